@@ -1,0 +1,526 @@
+"""The application service (议事应用): commands, reads, verification and erasure.
+
+``Cases`` is the eventsourcing ``Application``: it is the repository, the unit of work and
+the event log. Each command loads the case, lets the aggregate decide, and saves; a
+refused command raises a ``DomainError`` and saves nothing. The clock is a dependency, and
+so are the time limits. Build one with ``open_cases()`` from a database URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import get_topic
+
+from domain.case import Case, event_type_of, merge_cases, recomputed_hash
+from domain.catalogue import validate_data
+from domain.chain import GENESIS
+from domain.clock import Clock, SystemClock
+from domain.config import ConfigError, StoreSettings, parse_database_url
+from domain.deadlines import TimeLimits
+from domain.errors import CaseNotFound, OutOfScope, PermissionDenied, VersionConflict
+from domain.model import Actor, Role
+from domain.privacy import SubjectKeys, seal, unseal
+from domain.storage import Database
+
+#: How often a command without If-Match is re-decided when another writer got in first.
+_HEAD_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class StoredCaseEvent:
+    """One event of a case as auditors and clients read it."""
+
+    case_id: UUID
+    version: int
+    type: str
+    data: dict[str, Any]
+    actor_id: str
+    actor_role: str
+    step_before: str | None
+    step_after: str
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+    position: int | None
+
+    @classmethod
+    def of(cls, event: Case.Event, position: int | None) -> StoredCaseEvent:
+        return cls(
+            case_id=event.originator_id,
+            version=event.originator_version,
+            type=event_type_of(event),
+            data=event.data,
+            actor_id=event.actor_id,
+            actor_role=event.actor_role,
+            step_before=event.step_before,
+            step_after=event.step_after,
+            recorded_at=event.timestamp,
+            prev_hash=event.prev_hash,
+            hash=event.hash,
+            position=position,
+        )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a successful command produced: the event and the case after it."""
+
+    event: StoredCaseEvent
+    case: Case
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of recomputing one case's hash chain (哈希链校验)."""
+
+    case_id: UUID
+    events: int
+    head: str | None
+    valid: bool
+    broken_at: int | None = None
+    reason: str | None = None
+
+
+class Cases(Application):
+    """Every case stream of one store, and the commands of the eight-step method."""
+
+    name = "yishi"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Case: 100}
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Clock | None = None,
+        limits: TimeLimits | None = None,
+    ) -> None:
+        super().__init__(dict(env or {}))
+        self.clock: Clock = clock or SystemClock()
+        self.limits = limits or TimeLimits()
+        datastore = getattr(self.recorder, "datastore", None)
+        self.db = Database(datastore)
+        self.keys = SubjectKeys(self.db)
+
+    # Commands ---------------------------------------------------------------------------
+
+    def report_problem(
+        self, actor: Actor, data: Mapping[str, Any], case_id: UUID | None = None
+    ) -> Recorded:
+        """Report a problem and open a case in collect (收集问题)."""
+        clean = validate_data("ProblemReported", data)
+        contact = clean.pop("reporter", None)
+        case_id = case_id or uuid4()
+        now = self.clock.now()
+        sealed = None
+        if contact is not None:
+            subject = f"resident:{actor.id}" if actor.role is Role.RESIDENT else f"report:{case_id}"
+            sealed = seal(subject, self.keys.key_for(subject, now), contact)
+        case = Case.report(case_id, clean, actor, now, sealed)
+        return self._save(case)
+
+    def record(
+        self,
+        case_id: UUID,
+        event_type: str,
+        data: Mapping[str, Any],
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> Recorded:
+        """Record one event on a case, if its step, the actor's role and scope allow it.
+
+        With ``expected_version`` the append is conditional (If-Match): a case at another
+        version raises VersionConflict. Without it the event goes on the head, re-decided
+        against the newest state if another writer got in first.
+        """
+        if event_type == "CaseMerged":
+            into = data.get("into_case_id") if isinstance(data, Mapping) else None
+            note = data.get("note") if isinstance(data, Mapping) else None
+            return self.merge_case(case_id, into, actor, note, expected_version)
+        for _attempt in range(_HEAD_RETRIES):
+            case = self._load(case_id, actor, expected_version)
+            case.record(event_type, data, actor, self.clock.now())
+            try:
+                return self._save(case)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise VersionConflict(
+                        case_id, expected_version, self._current_version(case_id)
+                    ) from None
+        raise VersionConflict(case_id, case.version - 1, self._current_version(case_id))
+
+    def merge_case(
+        self,
+        case_id: UUID,
+        into_case_id: object,
+        actor: Actor,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> Recorded:
+        """Merge a duplicate case into the open case it repeats (合并), atomically."""
+        validate_data("CaseMerged", {"into_case_id": into_case_id, "note": note})
+        target_id = UUID(str(into_case_id))
+        for _attempt in range(_HEAD_RETRIES):
+            duplicate = self._load(case_id, actor, expected_version)
+            target = self._load(target_id, actor, None)
+            merge_cases(duplicate, target, actor, self.clock.now(), note)
+            try:
+                recordings = self.save(duplicate, target)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise VersionConflict(
+                        case_id, expected_version, self._current_version(case_id)
+                    ) from None
+                continue
+            event = next(r for r in recordings if r.domain_event.originator_id == case_id)
+            assert isinstance(event.domain_event, Case.Event)
+            return Recorded(
+                StoredCaseEvent.of(event.domain_event, event.notification.id), duplicate
+            )
+        raise VersionConflict(case_id, duplicate.version - 1, self._current_version(case_id))
+
+    def erase_subject(self, subject_id: str, actor: Actor) -> bool:
+        """Shred a data subject's key (PIPL erasure). True when there was one to shred."""
+        if actor.role is not Role.ADMIN:
+            raise PermissionDenied("erase", actor.role, "only an admin erases personal data")
+        return self.keys.erase(subject_id, actor.id, self.clock.now())
+
+    # One method per step of the method. Each is ``record`` with its event's fields named.
+
+    def join_report(self, case_id: UUID, actor: Actor, **data: Any) -> Recorded:
+        """Join another report of the same problem (support +1)."""
+        return self.record(case_id, "ReportMerged", data, actor)
+
+    def collect_problem(self, case_id: UUID, actor: Actor, *, category: str,
+                        description: str) -> Recorded:
+        """Confirm and consolidate the problem (收集问题)."""
+        return self.record(case_id, "ProblemCollected",
+                           {"category": category, "description": description}, actor)
+
+    def form_topic(self, case_id: UUID, actor: Actor, *, title: str, question: str,
+                   parties: Sequence[str] = ()) -> Recorded:
+        """Turn the problem into a topic for deliberation (形成议题)."""
+        return self.record(case_id, "TopicFormed",
+                           {"title": title, "question": question, "parties": list(parties)}, actor)
+
+    def approve_topic(self, case_id: UUID, actor: Actor, *, opinion: str | None = None) -> Recorded:
+        """Approve the topic (审核议题: 通过)."""
+        return self.record(case_id, "TopicApproved", {"opinion": opinion}, actor)
+
+    def return_topic(self, case_id: UUID, actor: Actor, *, rework: str) -> Recorded:
+        """Send the topic back for rework (审核议题: 退回)."""
+        return self.record(case_id, "TopicReturned", {"rework": rework}, actor)
+
+    def reject_topic(self, case_id: UUID, actor: Actor, *, reason: str,
+                     referred_to: str | None = None, note: str | None = None) -> Recorded:
+        """Reject the topic (审核议题: 不予受理)."""
+        return self.record(case_id, "TopicRejected",
+                           {"reason": reason, "referred_to": referred_to, "note": note}, actor)
+
+    def consult_stakeholder(self, case_id: UUID, actor: Actor, *, party: str, opinion: str,
+                            representative: str | None = None) -> Recorded:
+        """Consult one party before the meeting (会前沟通)."""
+        return self.record(case_id, "StakeholderConsulted",
+                           {"party": party, "opinion": opinion,
+                            "representative": representative}, actor)
+
+    def schedule_meeting(self, case_id: UUID, actor: Actor, *, scheduled_at: datetime | str,
+                         venue: str, invited: Sequence[str] = ()) -> Recorded:
+        """Schedule the deliberation meeting."""
+        return self.record(case_id, "MeetingScheduled",
+                           {"scheduled_at": scheduled_at, "venue": venue,
+                            "invited": list(invited)}, actor)
+
+    def hold_meeting(self, case_id: UUID, actor: Actor, *, attendees: int,
+                     votes: Mapping[str, int], outcome: str,
+                     resolution_text: str | None = None) -> Recorded:
+        """Record the deliberation meeting (会议协商)."""
+        return self.record(case_id, "MeetingHeld",
+                           {"attendees": attendees, "votes": dict(votes), "outcome": outcome,
+                            "resolution_text": resolution_text}, actor)
+
+    def publish_decision(self, case_id: UUID, actor: Actor, *, channels: Sequence[str],
+                         notice: str, publicity_days: int) -> Recorded:
+        """Publish the decision for its publicity period (决策公布)."""
+        return self.record(case_id, "DecisionPublished",
+                           {"channels": list(channels), "notice": notice,
+                            "publicity_days": publicity_days}, actor)
+
+    def raise_objection(self, case_id: UUID, actor: Actor, *, objection: str) -> Recorded:
+        """Object during the publicity period; the case returns to negotiation."""
+        return self.record(case_id, "ObjectionRaised", {"objection": objection}, actor)
+
+    def close_publicity(self, case_id: UUID, actor: Actor, *, note: str | None = None) -> Recorded:
+        """End the publicity period; the work can be organised."""
+        return self.record(case_id, "PublicityClosed", {"note": note}, actor)
+
+    def assign_implementation(self, case_id: UUID, actor: Actor, *, assignee_role: str,
+                              assignee: str, due_at: datetime | str,
+                              funding_sources: Sequence[str] = ()) -> Recorded:
+        """Dispatch the work to a responsible party (派单)."""
+        return self.record(case_id, "ImplementationAssigned",
+                           {"assignee_role": assignee_role, "assignee": assignee,
+                            "due_at": due_at, "funding_sources": list(funding_sources)}, actor)
+
+    def accept_implementation(self, case_id: UUID, actor: Actor, *,
+                              note: str | None = None) -> Recorded:
+        """The assigned party takes the order (领单)."""
+        return self.record(case_id, "ImplementationAccepted", {"note": note}, actor)
+
+    def report_progress(self, case_id: UUID, actor: Actor, *, percent: int,
+                        note: str | None = None) -> Recorded:
+        """Report how far the work is."""
+        return self.record(case_id, "ProgressReported", {"percent": percent, "note": note}, actor)
+
+    def complete_implementation(self, case_id: UUID, actor: Actor, *, summary: str,
+                                cost_fen: int | None = None) -> Recorded:
+        """Report the work done (组织实施: 完成)."""
+        return self.record(case_id, "ImplementationCompleted",
+                           {"summary": summary, "cost_fen": cost_fen}, actor)
+
+    def record_supervision(self, case_id: UUID, actor: Actor, *, verdict: str,
+                           note: str | None = None) -> Recorded:
+        """A party member supervises the result (党员督单)."""
+        return self.record(case_id, "SupervisionRecorded", {"verdict": verdict, "note": note},
+                           actor)
+
+    def rate(self, case_id: UUID, actor: Actor, *, satisfaction: str, source: str = "resident",
+             resident_id: str | None = None, comment: str | None = None) -> Recorded:
+        """A resident rates the result, or staff record a call-back (群众评单, 回访)."""
+        return self.record(case_id, "ResidentRated",
+                           {"satisfaction": satisfaction, "source": source,
+                            "resident_id": resident_id, "comment": comment}, actor)
+
+    def close_case(self, case_id: UUID, actor: Actor, *, resolution: str,
+                   note: str | None = None) -> Recorded:
+        """Close the case (办结)."""
+        return self.record(case_id, "CaseClosed", {"resolution": resolution, "note": note}, actor)
+
+    def reopen_case(self, case_id: UUID, actor: Actor, *, reason: str) -> Recorded:
+        """Reopen a resolved case for rework."""
+        return self.record(case_id, "CaseReopened", {"reason": reason}, actor)
+
+    def withdraw_case(self, case_id: UUID, actor: Actor, *, reason: str | None = None) -> Recorded:
+        """Withdraw the case before implementation (撤回)."""
+        return self.record(case_id, "CaseWithdrawn", {"reason": reason}, actor)
+
+    def add_comment(self, case_id: UUID, actor: Actor, *, text: str) -> Recorded:
+        """Add a comment in any step."""
+        return self.record(case_id, "CommentAdded", {"text": text}, actor)
+
+    # Reads ------------------------------------------------------------------------------
+
+    def get_case(
+        self,
+        case_id: UUID,
+        version: int | None = None,
+        as_of: datetime | None = None,
+        reader: Actor | None = None,
+    ) -> Case:
+        """The case now, at a version, or as it was at a time; scope-checked for a reader."""
+        if as_of is not None:
+            versions = [e.originator_version for e in self.events.get(case_id) if e.timestamp <= as_of]
+            if not versions:
+                raise CaseNotFound(case_id)
+            version = max(versions) if version is None else min(version, max(versions))
+        try:
+            case = self.repository.get(case_id, version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFound(case_id) from None
+        if not isinstance(case, Case):
+            raise CaseNotFound(case_id)
+        if reader is not None and not reader.covers(case.compound_id, case.community_id):
+            raise OutOfScope(case_id)
+        return case
+
+    def history(self, case_id: UUID, up_to: int | None = None) -> list[StoredCaseEvent]:
+        """Every event of the case in order, with its global position (what auditors replay)."""
+        positions = self.positions(case_id)
+        events = [
+            StoredCaseEvent.of(e, positions.get(e.originator_version))
+            for e in self.events.get(case_id, lte=up_to)
+            if isinstance(e, Case.Event)
+        ]
+        if not events:
+            raise CaseNotFound(case_id)
+        return events
+
+    def replay(self, case_id: UUID, up_to: int | None = None) -> list[tuple[StoredCaseEvent, Case]]:
+        """Each event with the state right after it, folded from the events (no snapshot)."""
+        result: list[tuple[StoredCaseEvent, Case]] = []
+        case: Case | None = None
+        positions = self.positions(case_id)
+        for event in self.events.get(case_id, lte=up_to):
+            case = event.mutate(case)  # type: ignore[arg-type,assignment]
+            assert isinstance(event, Case.Event) and case is not None
+            result.append((StoredCaseEvent.of(event, positions.get(event.originator_version)),
+                           _copy(case)))
+        if not result:
+            raise CaseNotFound(case_id)
+        return result
+
+    def reporter_of(self, case: Case) -> dict[str, Any] | None:
+        """The reporter's contact in plain text, ``{"erased": True}``, or None when none."""
+        if case.reporter is None:
+            return None
+        contact = unseal(case.reporter, self.keys.get(case.reporter["subject_id"]))
+        return contact if contact is not None else {"erased": True}
+
+    def case_ids(self) -> Iterator[UUID]:
+        """Every case id, in the order the cases were reported."""
+        topic = get_topic(Case.ProblemReported)
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=1000, topics=[topic])
+            if not page:
+                return
+            for notification in page:
+                yield UUID(str(notification.originator_id))
+            start = page[-1].id + 1
+
+    def head_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def positions(self, case_id: UUID) -> dict[int, int]:
+        """Global log position of each of the case's events, by version."""
+        recorder = self.recorder
+        if isinstance(recorder, PostgresApplicationRecorder):
+            rows = self.db.execute(
+                f"SELECT originator_version, notification_id FROM "
+                f"{self.db.table(recorder.events_table_name)} WHERE originator_id = %s",
+                (case_id,),
+            )
+        elif isinstance(recorder, SQLiteApplicationRecorder):
+            rows = self.db.execute(
+                f"SELECT originator_version, rowid FROM {recorder.events_table_name}"
+                " WHERE originator_id = %s",
+                (case_id.hex,),
+            )
+        elif isinstance(recorder, POPOApplicationRecorder):
+            index = recorder._stored_events_index.get(str(case_id), {})
+            rows = [(version, i + 1) for version, i in index.items()]
+        else:  # pragma: no cover - no other recorders are configured
+            rows = []
+        return {int(version): int(position) for version, position in rows}
+
+    # Verification -----------------------------------------------------------------------
+
+    def verify(self, case_id: UUID) -> ChainReport:
+        """Recompute the case's hash chain from the stored bytes (防篡改校验)."""
+        stored = list(self.recorder.select_events(case_id))
+        if not stored:
+            raise CaseNotFound(case_id)
+        return verify_stored(self, case_id, stored)
+
+    def verify_all(self) -> Iterator[ChainReport]:
+        for case_id in self.case_ids():
+            yield self.verify(case_id)
+
+    # Internals --------------------------------------------------------------------------
+
+    def _load(self, case_id: UUID, actor: Actor, expected_version: int | None) -> Case:
+        case = self.get_case(case_id, reader=actor)
+        if expected_version is not None and case.version != expected_version:
+            raise VersionConflict(case_id, expected_version, case.version)
+        return case
+
+    def _save(self, case: Case) -> Recorded:
+        recordings = self.save(case)
+        last = recordings[-1]
+        assert isinstance(last.domain_event, Case.Event)
+        return Recorded(StoredCaseEvent.of(last.domain_event, last.notification.id), case)
+
+    def _current_version(self, case_id: UUID) -> int:
+        return max((e.originator_version for e in self.recorder.select_events(
+            case_id, desc=True, limit=1)), default=0)
+
+
+def verify_stored(app: Application, case_id: UUID, stored: Sequence[StoredEvent]) -> ChainReport:
+    """Check each stored event: readable, stored exactly as encoded, linked, hash intact."""
+    previous = GENESIS
+
+    def broken(version: int, count: int, reason: str) -> ChainReport:
+        return ChainReport(case_id, count, None, False, version, reason)
+
+    for count, item in enumerate(stored, start=1):
+        version = item.originator_version
+        if version != count:
+            return broken(count, count - 1, f"version {count} is missing")
+        try:
+            event = app.mapper.to_domain_event(item)
+            reencoded = app.mapper.to_stored_event(event)
+        except Exception as error:  # any decoding failure is a break in the chain
+            return broken(version, count, f"event cannot be read: {type(error).__name__}")
+        if not isinstance(event, Case.Event):
+            return broken(version, count, "not a case event")
+        if reencoded.state != item.state or reencoded.topic != item.topic:
+            return broken(version, count, "stored bytes differ from the event's encoding")
+        if event.prev_hash != previous:
+            return broken(version, count, "previous-hash link does not match")
+        if recomputed_hash(event) != event.hash:
+            return broken(version, count, "hash does not match the event's content")
+        previous = event.hash
+    return ChainReport(case_id, len(stored), previous, True)
+
+
+def _copy(case: Case) -> Case:
+    import copy
+
+    return copy.deepcopy(case)
+
+
+def open_cases(
+    url: str | None = None,
+    *,
+    clock: Clock | None = None,
+    limits: TimeLimits | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> Cases:
+    """The composition root: an application on the store the URL names (or the default)."""
+    settings = parse_database_url(url)
+    if settings.kind == "postgres":
+        _ensure_schema(settings)
+    env = {**settings.library_env, **(extra_env or {})}
+    try:
+        return Cases(env, clock=clock, limits=limits)
+    except ConfigError:
+        raise
+    except Exception as error:
+        raise ConfigError(f"cannot open the store at {settings.display}: {_first_line(error)}") from None
+
+
+def _ensure_schema(settings: StoreSettings) -> None:
+    """Create the PostgreSQL schema if needed, failing fast with one clear line."""
+    env = settings.library_env
+    datastore = PostgresDatastore(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=float(env["POSTGRES_CONNECT_TIMEOUT"]),
+        pool_open_timeout=float(env["POSTGRES_CONNECT_TIMEOUT"]),
+    )
+    try:
+        with datastore.transaction(commit=True) as curs:
+            curs.execute(f'CREATE SCHEMA IF NOT EXISTS "{settings.schema}"')
+    except Exception as error:
+        raise ConfigError(
+            f"cannot reach PostgreSQL at {settings.display}: {_first_line(error)}"
+        ) from None
+    finally:
+        datastore.close()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

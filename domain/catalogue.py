@@ -1,0 +1,347 @@
+"""The event catalogue: every event type and the shape of its data (事件目录).
+
+This is the single description of what each event carries. The domain validates data
+against it, the HTTP layer builds its request models from it, and the projections read
+fields by these names. Field names marked in domain.md as contract fields never change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from domain.errors import InvalidEventData
+from domain.model import Resolution, Role
+
+
+class Category(StrEnum):
+    SANITATION = "sanitation"  # 环境卫生
+    SECURITY = "security"  # 治安
+    PARKING = "parking"  # 停车
+    FACILITIES = "facilities"  # 设施
+    GREENING = "greening"  # 绿化
+    PROPERTY_FEES = "property_fees"  # 物业费
+    NEIGHBOUR_DISPUTE = "neighbour_dispute"  # 邻里纠纷
+    SAFETY = "safety"  # 安全
+    OTHER = "other"
+
+
+class Channel(StrEnum):
+    WALK_IN = "walk_in"  # 来访
+    PHONE = "phone"  # 电话
+    WECHAT = "wechat"  # 微信群
+    GRID_PATROL = "grid_patrol"  # 网格巡查
+    SNAPSHOT = "snapshot"  # 随手拍
+    API = "api"
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    INT = "int"
+    CHOICE = "choice"
+    DATETIME = "datetime"
+    UUID = "uuid"
+    TEXTS = "texts"  # a list of short texts
+    VOTES = "votes"  # {"for": int, "against": int, "abstain": int}
+    CONTACT = "contact"  # {"name": str, "phone": str}: personal data, stored encrypted
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an event's data."""
+
+    kind: Kind
+    description: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    max_length: int = 500
+    minimum: int | None = None
+    maximum: int | None = None
+    max_items: int = 50
+
+
+def _choices(enum: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
+
+
+def text(description: str, *, required: bool = True, max_length: int = 500) -> Field:
+    return Field(Kind.TEXT, description, required=required, max_length=max_length)
+
+
+def choice(description: str, values: tuple[str, ...], *, required: bool = True) -> Field:
+    return Field(Kind.CHOICE, description, required=required, choices=values)
+
+
+def integer(
+    description: str, *, minimum: int | None = 0, maximum: int | None = None, required: bool = True
+) -> Field:
+    return Field(Kind.INT, description, required=required, minimum=minimum, maximum=maximum)
+
+
+def texts(description: str, *, required: bool = False) -> Field:
+    return Field(Kind.TEXTS, description, required=required, max_length=500)
+
+
+LONG = 4000
+ASSIGNEE_ROLES: tuple[str, ...] = (
+    Role.PROPERTY_COMPANY.value,
+    Role.OWNERS_COMMITTEE.value,
+    Role.COMMUNITY.value,
+)
+REJECTION_REASONS = ("out_of_scope", "duplicate", "insufficient_information", "referred")
+SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
+RATING_SOURCES = ("resident", "callback")
+
+#: Every event type with its data fields, in the order of the eight steps.
+CATALOGUE: dict[str, dict[str, Field]] = {
+    "ProblemReported": {
+        "compound_id": text("Code of the residential compound (小区)", max_length=64),
+        "community_id": text("Code of the community (社区) the compound belongs to", max_length=64),
+        "title": text("Short title of the problem", max_length=200),
+        "description": text("What the problem is", max_length=LONG),
+        "category": choice("Category of the problem", _choices(Category)),
+        "channel": choice("How the problem reached us (来源渠道)", _choices(Channel)),
+        "location": text("Where: building, unit, place", required=False, max_length=200),
+        "reporter": Field(
+            Kind.CONTACT,
+            "The reporting resident's name and phone: personal data, stored encrypted",
+            required=False,
+        ),
+        "attachments": texts("References to photos or documents"),
+    },
+    "ReportMerged": {
+        "source_case_id": Field(
+            Kind.UUID, "The duplicate case that joined this one", required=False
+        ),
+        "note": text("How the report joins this case", required=False),
+    },
+    "ProblemCollected": {
+        "category": choice("Confirmed category", _choices(Category)),
+        "description": text("Consolidated description (问题核实)", max_length=LONG),
+    },
+    "CaseMerged": {
+        "into_case_id": Field(Kind.UUID, "The open case this one duplicates"),
+        "note": text("Why the cases are the same", required=False),
+    },
+    "TopicFormed": {
+        "title": text("Title of the topic for deliberation (议题)", max_length=200),
+        "question": text("The question to decide", max_length=LONG),
+        "parties": texts("Parties concerned (相关方)"),
+    },
+    "TopicApproved": {"opinion": text("Reviewer's opinion (审核意见)", required=False)},
+    "TopicReturned": {"rework": text("What to rework before review again")},
+    "TopicRejected": {
+        "reason": choice("Why the topic is rejected", REJECTION_REASONS),
+        "referred_to": text(
+            "The body the matter is referred to; required when reason is referred",
+            required=False,
+        ),
+        "note": text("Explanation for the reporter", required=False),
+    },
+    "StakeholderConsulted": {
+        "party": text("The party consulted (相关方)"),
+        "representative": text("Who spoke for the party", required=False),
+        "opinion": text("What they said", max_length=LONG),
+    },
+    "MeetingScheduled": {
+        "scheduled_at": Field(Kind.DATETIME, "When the deliberation meeting takes place"),
+        "venue": text("Where it takes place"),
+        "invited": texts("Parties invited"),
+    },
+    "MeetingHeld": {
+        "attendees": integer("Number of attendees"),
+        "votes": Field(Kind.VOTES, "Votes for, against, abstaining"),
+        "outcome": choice("agreed when more voted for than against", ("agreed", "not_agreed")),
+        "resolution_text": text("The resolution as agreed (协商决议)", required=False, max_length=LONG),
+    },
+    "DecisionPublished": {
+        "channels": texts("Where it is published: notice board, WeChat group", required=True),
+        "notice": text("The notice text (公示内容)", max_length=LONG),
+        "publicity_days": integer("Whole days of the publicity period (公示期)", maximum=90),
+    },
+    "ObjectionRaised": {"objection": text("The objection (异议)", max_length=LONG)},
+    "PublicityClosed": {"note": text("How objections were handled", required=False)},
+    "ImplementationAssigned": {
+        "assignee_role": choice("Which party is responsible (派单)", ASSIGNEE_ROLES),
+        "assignee": text("The responsible organisation or person"),
+        "due_at": Field(Kind.DATETIME, "When the work is due"),
+        "funding_sources": texts("Funding: owners' committee, donations, government award"),
+    },
+    "ImplementationAccepted": {"note": text("Taking the order (领单)", required=False)},
+    "ProgressReported": {
+        "percent": integer("Work done, in percent", maximum=100),
+        "note": text("Progress note", required=False, max_length=LONG),
+        "evidence": texts("References to photos or documents"),
+    },
+    "ImplementationCompleted": {
+        "summary": text("What was done", max_length=LONG),
+        "cost_fen": integer("Cost in fen (分)", required=False),
+        "evidence": texts("References to photos or documents"),
+    },
+    "SupervisionRecorded": {
+        "verdict": choice("The supervisor's verdict (党员督单)", ("passed", "failed")),
+        "note": text("Supervision note", required=False, max_length=LONG),
+    },
+    "ResidentRated": {
+        "satisfaction": choice("How satisfied the resident is (群众评单)", SATISFACTION),
+        "source": choice("resident rates directly; callback is a call-back by staff (回访)",
+                         RATING_SOURCES),
+        "resident_id": text(
+            "Whose rating it is; required for a callback, the actor for a resident",
+            required=False,
+            max_length=128,
+        ),
+        "comment": text("Comment", required=False, max_length=LONG),
+    },
+    "CaseClosed": {
+        "resolution": choice(
+            "resolved after a passed supervision; no_consensus after deliberation",
+            (Resolution.RESOLVED.value, Resolution.NO_CONSENSUS.value),
+        ),
+        "note": text("Closing note", required=False, max_length=LONG),
+    },
+    "CaseReopened": {"reason": text("Why the resolved case is reopened", max_length=LONG)},
+    "CaseWithdrawn": {"reason": text("Why the case is withdrawn", required=False)},
+    "CommentAdded": {"text": text("The comment", max_length=LONG)},
+}
+
+EVENT_TYPES: tuple[str, ...] = tuple(CATALOGUE)
+
+
+def parse_datetime(value: object) -> datetime:
+    """An aware datetime from an RFC 3339 string or datetime, normalised to UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("not an RFC 3339 time") from None
+    else:
+        raise ValueError("not an RFC 3339 time")
+    if parsed.tzinfo is None:
+        raise ValueError("a time needs a time zone")
+    return parsed.astimezone(UTC)
+
+
+def canonical_time(value: datetime) -> str:
+    """The one text form of a time used in stored data and in hashes."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _check_text(name: str, spec: Field, value: object, errors: dict[str, str]) -> str | None:
+    if not isinstance(value, str):
+        errors[name] = "must be a string"
+        return None
+    stripped = value.strip()
+    if spec.required and not stripped:
+        errors[name] = "must not be empty"
+        return None
+    if len(stripped) > spec.max_length:
+        errors[name] = f"must be at most {spec.max_length} characters"
+        return None
+    return stripped
+
+
+def _check_int(name: str, spec: Field, value: object, errors: dict[str, str]) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors[name] = "must be an integer"
+        return None
+    if spec.minimum is not None and value < spec.minimum:
+        errors[name] = f"must be at least {spec.minimum}"
+        return None
+    if spec.maximum is not None and value > spec.maximum:
+        errors[name] = f"must be at most {spec.maximum}"
+        return None
+    return value
+
+
+def _check_value(name: str, spec: Field, value: object, errors: dict[str, str]) -> Any:
+    if spec.kind is Kind.TEXT:
+        return _check_text(name, spec, value, errors)
+    if spec.kind is Kind.INT:
+        return _check_int(name, spec, value, errors)
+    if spec.kind is Kind.CHOICE:
+        if value not in spec.choices:
+            errors[name] = "must be one of " + ", ".join(spec.choices)
+            return None
+        return str(value)
+    if spec.kind is Kind.DATETIME:
+        try:
+            return canonical_time(parse_datetime(value))
+        except ValueError as error:
+            errors[name] = str(error)
+            return None
+    if spec.kind is Kind.UUID:
+        try:
+            return str(UUID(str(value)))
+        except ValueError:
+            errors[name] = "must be a UUID"
+            return None
+    if spec.kind is Kind.TEXTS:
+        if not isinstance(value, list) or len(value) > spec.max_items:
+            errors[name] = f"must be a list of at most {spec.max_items} strings"
+            return None
+        items = [_check_text(f"{name}[{i}]", spec, item, errors) for i, item in enumerate(value)]
+        return items if all(item is not None for item in items) else None
+    if spec.kind is Kind.VOTES:
+        return _check_object(name, value, _VOTE_FIELDS, errors)
+    return _check_object(name, value, _CONTACT_FIELDS, errors)
+
+
+_VOTE_FIELDS = {key: integer(f"votes {key}") for key in ("for", "against", "abstain")}
+_CONTACT_FIELDS = {
+    "name": text("Reporter's name", max_length=100),
+    "phone": text("Reporter's phone", max_length=32),
+}
+
+
+def _check_object(
+    name: str, value: object, fields: dict[str, Field], errors: dict[str, str]
+) -> dict[str, Any] | None:
+    if not isinstance(value, Mapping):
+        errors[name] = "must be an object with " + ", ".join(fields)
+        return None
+    unknown = set(value) - set(fields)
+    if unknown:
+        errors[name] = "unknown fields: " + ", ".join(sorted(map(str, unknown)))
+        return None
+    result = {}
+    for key, spec in fields.items():
+        if key not in value:
+            errors[f"{name}.{key}"] = "is required"
+            continue
+        result[key] = _check_value(f"{name}.{key}", spec, value[key], errors)
+    return result
+
+
+def validate_data(event_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check data against the catalogue and return it normalised (texts stripped, times UTC).
+
+    Raises InvalidEventData naming every bad field. Optional fields that are absent or null
+    are left out, so the stored form has one spelling for "not given".
+    """
+    fields = CATALOGUE[event_type]
+    errors: dict[str, str] = {}
+    if not isinstance(data, Mapping):
+        raise InvalidEventData(event_type, {"data": "must be an object"})
+    for key in data:
+        if key not in fields:
+            errors[str(key)] = "is not a field of " + event_type
+    result: dict[str, Any] = {}
+    for name, spec in fields.items():
+        value = data.get(name)
+        if value is None or (spec.kind is Kind.TEXT and not spec.required and value == ""):
+            if spec.required:
+                errors[name] = "is required"
+            continue
+        checked = _check_value(name, spec, value, errors)
+        if name not in errors and not any(k.startswith(name + ".") for k in errors):
+            result[name] = checked
+    if errors:
+        raise InvalidEventData(event_type, errors)
+    return result

@@ -1,0 +1,104 @@
+"""Errors the domain raises when it refuses a command (拒绝).
+
+A refused command appends nothing. Each error carries what a client needs to act on it;
+the HTTP layer maps each class to one status and one stable code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+class DomainError(Exception):
+    """Base class: the command was refused and nothing was recorded."""
+
+    code = "domain_error"
+
+
+class CaseNotFound(DomainError):
+    code = "case_not_found"
+
+    def __init__(self, case_id: object) -> None:
+        super().__init__(f"case {case_id} not found")
+        self.case_id = case_id
+
+
+class UnknownEventType(DomainError):
+    code = "unknown_event_type"
+
+    def __init__(self, event_type: str, known: Sequence[str]) -> None:
+        super().__init__(f"unknown event type {event_type!r}")
+        self.event_type = event_type
+        self.known = tuple(known)
+
+
+class InvalidEventData(DomainError):
+    """The event's data does not fit the catalogue."""
+
+    code = "invalid_data"
+
+    def __init__(self, event_type: str, errors: Mapping[str, str]) -> None:
+        details = "; ".join(f"{field}: {msg}" for field, msg in errors.items())
+        super().__init__(f"invalid {event_type} data: {details}")
+        self.event_type = event_type
+        self.errors = dict(errors)
+
+
+class InvalidTransition(DomainError):
+    """The event is not allowed in the case's current step."""
+
+    code = "invalid_transition"
+
+    def __init__(self, event_type: str, step: str, allowed: Sequence[str]) -> None:
+        super().__init__(
+            f"{event_type} is not allowed in step {step}; allowed there: {', '.join(allowed)}"
+        )
+        self.event_type = event_type
+        self.step = step
+        self.allowed = tuple(allowed)
+
+
+class RuleViolated(DomainError):
+    """The step allows the event, but a rule of the method refuses it now."""
+
+    code = "rule_violated"
+
+    def __init__(self, event_type: str, step: str, rule: str) -> None:
+        super().__init__(f"{event_type} refused in step {step}: {rule}")
+        self.event_type = event_type
+        self.step = step
+        self.rule = rule
+
+
+class PermissionDenied(DomainError):
+    """The actor's role may not record this event."""
+
+    code = "forbidden_role"
+
+    def __init__(self, event_type: str, role: str, reason: str) -> None:
+        super().__init__(f"role {role} may not record {event_type}: {reason}")
+        self.event_type = event_type
+        self.role = role
+        self.reason = reason
+
+
+class OutOfScope(DomainError):
+    """The case lies outside the compounds or communities of the actor's credential."""
+
+    code = "out_of_scope"
+
+    def __init__(self, case_id: object) -> None:
+        super().__init__(f"case {case_id} is outside this credential's scope")
+        self.case_id = case_id
+
+
+class VersionConflict(DomainError):
+    """Optimistic concurrency: the case is not at the version the client expected."""
+
+    code = "version_conflict"
+
+    def __init__(self, case_id: object, expected: int, current: int) -> None:
+        super().__init__(f"case {case_id} is at version {current}, not {expected}")
+        self.case_id = case_id
+        self.expected = expected
+        self.current = current

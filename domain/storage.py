@@ -1,0 +1,116 @@
+"""SQL access to the tables that live beside the events (存储).
+
+The event store is the eventsourcing library's. A few things must live in the same
+database but outside the streams: the per-subject keys of personal data, credentials,
+idempotency records and read models. ``Database`` gives them one small interface over the
+library's own connection pool (PostgreSQL or SQLite), so they share its configuration and,
+on PostgreSQL, its schema. SQL is written once with ``%s`` placeholders; on SQLite they
+become ``?``. The in-memory store used by unit tests gets a private in-memory SQLite.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+Dialect = Literal["sqlite", "postgres"]
+
+
+class Cursor:
+    """A cursor that speaks ``%s`` placeholders and returns plain tuples."""
+
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self._raw = raw
+        self.dialect = dialect
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("%s", "?") if self.dialect == "sqlite" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self._raw.execute(self._sql(sql), tuple(params))
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._raw.executemany(self._sql(sql), [tuple(row) for row in rows])
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._raw.fetchall()]
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self._raw.fetchone()
+        return None if row is None else tuple(row)
+
+    @property
+    def rowcount(self) -> int:
+        return int(getattr(self._raw, "rowcount", -1))
+
+    @property
+    def raw(self) -> Any:
+        """The driver's own cursor, for bulk paths (COPY on PostgreSQL)."""
+        return self._raw
+
+
+class Database:
+    """The side tables' database: same store as the events, one transaction per call."""
+
+    def __init__(self, datastore: PostgresDatastore | SQLiteDatastore | None) -> None:
+        self._datastore = datastore
+        self._memory: sqlite3.Connection | None = None
+        self._memory_lock = threading.RLock()
+        if isinstance(datastore, PostgresDatastore):
+            self.dialect: Dialect = "postgres"
+            self.schema: str | None = datastore.schema
+        else:
+            self.dialect = "sqlite"
+            self.schema = None
+            if datastore is None:
+                self._memory = sqlite3.connect(":memory:", check_same_thread=False)
+
+    def table(self, name: str) -> str:
+        """A table name, qualified with the PostgreSQL schema where there is one."""
+        return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """A transaction that commits when the block ends normally and rolls back on error."""
+        if self._memory is not None:
+            with self._memory_lock:
+                try:
+                    yield Cursor(self._memory.cursor(), "sqlite")
+                    self._memory.commit()
+                except BaseException:
+                    self._memory.rollback()
+                    raise
+        elif isinstance(self._datastore, PostgresDatastore):
+            from psycopg.rows import tuple_row
+
+            with self._datastore.get_connection() as conn, conn.transaction():
+                yield Cursor(conn.cursor(row_factory=tuple_row), "postgres")
+        else:
+            assert self._datastore is not None
+            with self._datastore.transaction(commit=True) as curs:
+                yield Cursor(curs, "sqlite")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement in its own transaction; rows if it returns any."""
+        with self.transaction() as curs:
+            curs.execute(sql, params)
+            return curs.fetchall() if _returns_rows(sql) else []
+
+    def create(self, *statements: str) -> None:
+        """Create tables and indexes (statements use IF NOT EXISTS) in one transaction."""
+        with self.transaction() as curs:
+            for statement in statements:
+                curs.execute(statement)
+
+
+def _returns_rows(sql: str) -> bool:
+    head = sql.lstrip().split(None, 1)[0].upper()
+    return head in {"SELECT", "WITH", "VALUES"} or " RETURNING " in sql.upper()
