@@ -508,7 +508,7 @@ def _ensure_schema(settings: StoreSettings) -> None:
         user=env["POSTGRES_USER"],
         password=env["POSTGRES_PASSWORD"],
         connect_timeout=float(env["POSTGRES_CONNECT_TIMEOUT"]),
-        pool_open_timeout=float(env["POSTGRES_CONNECT_TIMEOUT"]),
+        pool_open_timeout=3.0,
     )
     try:
         with datastore.transaction(commit=True) as curs:
