@@ -47,7 +47,7 @@ def run_replay(args: argparse.Namespace) -> int:
             f"hash {event.hash[:16]}\n"
         )
     _event, state = steps[-1]
-    out.write("\nstate after version %d:\n" % state.version)
+    out.write(f"\nstate after version {state.version}:\n")
     for key, value in describe(state, app.reporter_of(state) is not None).items():
         out.write(f"  {key}: {value}\n")
     return 0
@@ -83,6 +83,8 @@ def run_verify(args: argparse.Namespace) -> int:
         )
     if args.case_id and not broken:
         print(f"ok case {args.case_id}: {events} events, head {reports[0].head}")
-    print(f"checked {len(reports)} case(s), {events} event(s): "
-          f"{len(reports) - len(broken)} valid, {len(broken)} broken")
+    print(
+        f"checked {len(reports)} case(s), {events} event(s): "
+        f"{len(reports) - len(broken)} valid, {len(broken)} broken"
+    )
     return 1 if broken else 0

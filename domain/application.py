@@ -8,6 +8,7 @@ so are the time limits. Build one with ``open_cases()`` from a database URL.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,7 +92,7 @@ class ChainReport:
     reason: str | None = None
 
 
-class Cases(Application):
+class Cases(Application[UUID]):
     """Every case stream of one store, and the commands of the eight-step method."""
 
     name = "yishi"
@@ -200,17 +201,24 @@ class Cases(Application):
         """Join another report of the same problem (support +1)."""
         return self.record(case_id, "ReportMerged", data, actor)
 
-    def collect_problem(self, case_id: UUID, actor: Actor, *, category: str,
-                        description: str) -> Recorded:
+    def collect_problem(
+        self, case_id: UUID, actor: Actor, *, category: str, description: str
+    ) -> Recorded:
         """Confirm and consolidate the problem (收集问题)."""
-        return self.record(case_id, "ProblemCollected",
-                           {"category": category, "description": description}, actor)
+        return self.record(
+            case_id, "ProblemCollected", {"category": category, "description": description}, actor
+        )
 
-    def form_topic(self, case_id: UUID, actor: Actor, *, title: str, question: str,
-                   parties: Sequence[str] = ()) -> Recorded:
+    def form_topic(
+        self, case_id: UUID, actor: Actor, *, title: str, question: str, parties: Sequence[str] = ()
+    ) -> Recorded:
         """Turn the problem into a topic for deliberation (形成议题)."""
-        return self.record(case_id, "TopicFormed",
-                           {"title": title, "question": question, "parties": list(parties)}, actor)
+        return self.record(
+            case_id,
+            "TopicFormed",
+            {"title": title, "question": question, "parties": list(parties)},
+            actor,
+        )
 
     def approve_topic(self, case_id: UUID, actor: Actor, *, opinion: str | None = None) -> Recorded:
         """Approve the topic (审核议题: 通过)."""
@@ -220,40 +228,96 @@ class Cases(Application):
         """Send the topic back for rework (审核议题: 退回)."""
         return self.record(case_id, "TopicReturned", {"rework": rework}, actor)
 
-    def reject_topic(self, case_id: UUID, actor: Actor, *, reason: str,
-                     referred_to: str | None = None, note: str | None = None) -> Recorded:
+    def reject_topic(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        reason: str,
+        referred_to: str | None = None,
+        note: str | None = None,
+    ) -> Recorded:
         """Reject the topic (审核议题: 不予受理)."""
-        return self.record(case_id, "TopicRejected",
-                           {"reason": reason, "referred_to": referred_to, "note": note}, actor)
+        return self.record(
+            case_id,
+            "TopicRejected",
+            {"reason": reason, "referred_to": referred_to, "note": note},
+            actor,
+        )
 
-    def consult_stakeholder(self, case_id: UUID, actor: Actor, *, party: str, opinion: str,
-                            representative: str | None = None) -> Recorded:
+    def consult_stakeholder(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        party: str,
+        opinion: str,
+        representative: str | None = None,
+    ) -> Recorded:
         """Consult one party before the meeting (会前沟通)."""
-        return self.record(case_id, "StakeholderConsulted",
-                           {"party": party, "opinion": opinion,
-                            "representative": representative}, actor)
+        return self.record(
+            case_id,
+            "StakeholderConsulted",
+            {"party": party, "opinion": opinion, "representative": representative},
+            actor,
+        )
 
-    def schedule_meeting(self, case_id: UUID, actor: Actor, *, scheduled_at: datetime | str,
-                         venue: str, invited: Sequence[str] = ()) -> Recorded:
+    def schedule_meeting(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        scheduled_at: datetime | str,
+        venue: str,
+        invited: Sequence[str] = (),
+    ) -> Recorded:
         """Schedule the deliberation meeting."""
-        return self.record(case_id, "MeetingScheduled",
-                           {"scheduled_at": scheduled_at, "venue": venue,
-                            "invited": list(invited)}, actor)
+        return self.record(
+            case_id,
+            "MeetingScheduled",
+            {"scheduled_at": scheduled_at, "venue": venue, "invited": list(invited)},
+            actor,
+        )
 
-    def hold_meeting(self, case_id: UUID, actor: Actor, *, attendees: int,
-                     votes: Mapping[str, int], outcome: str,
-                     resolution_text: str | None = None) -> Recorded:
+    def hold_meeting(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        attendees: int,
+        votes: Mapping[str, int],
+        outcome: str,
+        resolution_text: str | None = None,
+    ) -> Recorded:
         """Record the deliberation meeting (会议协商)."""
-        return self.record(case_id, "MeetingHeld",
-                           {"attendees": attendees, "votes": dict(votes), "outcome": outcome,
-                            "resolution_text": resolution_text}, actor)
+        return self.record(
+            case_id,
+            "MeetingHeld",
+            {
+                "attendees": attendees,
+                "votes": dict(votes),
+                "outcome": outcome,
+                "resolution_text": resolution_text,
+            },
+            actor,
+        )
 
-    def publish_decision(self, case_id: UUID, actor: Actor, *, channels: Sequence[str],
-                         notice: str, publicity_days: int) -> Recorded:
+    def publish_decision(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        channels: Sequence[str],
+        notice: str,
+        publicity_days: int,
+    ) -> Recorded:
         """Publish the decision for its publicity period (决策公布)."""
-        return self.record(case_id, "DecisionPublished",
-                           {"channels": list(channels), "notice": notice,
-                            "publicity_days": publicity_days}, actor)
+        return self.record(
+            case_id,
+            "DecisionPublished",
+            {"channels": list(channels), "notice": notice, "publicity_days": publicity_days},
+            actor,
+        )
 
     def raise_objection(self, case_id: UUID, actor: Actor, *, objection: str) -> Recorded:
         """Object during the publicity period; the case returns to negotiation."""
@@ -263,45 +327,83 @@ class Cases(Application):
         """End the publicity period; the work can be organised."""
         return self.record(case_id, "PublicityClosed", {"note": note}, actor)
 
-    def assign_implementation(self, case_id: UUID, actor: Actor, *, assignee_role: str,
-                              assignee: str, due_at: datetime | str,
-                              funding_sources: Sequence[str] = ()) -> Recorded:
+    def assign_implementation(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        assignee_role: str,
+        assignee: str,
+        due_at: datetime | str,
+        funding_sources: Sequence[str] = (),
+    ) -> Recorded:
         """Dispatch the work to a responsible party (派单)."""
-        return self.record(case_id, "ImplementationAssigned",
-                           {"assignee_role": assignee_role, "assignee": assignee,
-                            "due_at": due_at, "funding_sources": list(funding_sources)}, actor)
+        return self.record(
+            case_id,
+            "ImplementationAssigned",
+            {
+                "assignee_role": assignee_role,
+                "assignee": assignee,
+                "due_at": due_at,
+                "funding_sources": list(funding_sources),
+            },
+            actor,
+        )
 
-    def accept_implementation(self, case_id: UUID, actor: Actor, *,
-                              note: str | None = None) -> Recorded:
+    def accept_implementation(
+        self, case_id: UUID, actor: Actor, *, note: str | None = None
+    ) -> Recorded:
         """The assigned party takes the order (领单)."""
         return self.record(case_id, "ImplementationAccepted", {"note": note}, actor)
 
-    def report_progress(self, case_id: UUID, actor: Actor, *, percent: int,
-                        note: str | None = None) -> Recorded:
+    def report_progress(
+        self, case_id: UUID, actor: Actor, *, percent: int, note: str | None = None
+    ) -> Recorded:
         """Report how far the work is."""
         return self.record(case_id, "ProgressReported", {"percent": percent, "note": note}, actor)
 
-    def complete_implementation(self, case_id: UUID, actor: Actor, *, summary: str,
-                                cost_fen: int | None = None) -> Recorded:
+    def complete_implementation(
+        self, case_id: UUID, actor: Actor, *, summary: str, cost_fen: int | None = None
+    ) -> Recorded:
         """Report the work done (组织实施: 完成)."""
-        return self.record(case_id, "ImplementationCompleted",
-                           {"summary": summary, "cost_fen": cost_fen}, actor)
+        return self.record(
+            case_id, "ImplementationCompleted", {"summary": summary, "cost_fen": cost_fen}, actor
+        )
 
-    def record_supervision(self, case_id: UUID, actor: Actor, *, verdict: str,
-                           note: str | None = None) -> Recorded:
+    def record_supervision(
+        self, case_id: UUID, actor: Actor, *, verdict: str, note: str | None = None
+    ) -> Recorded:
         """A party member supervises the result (党员督单)."""
-        return self.record(case_id, "SupervisionRecorded", {"verdict": verdict, "note": note},
-                           actor)
+        return self.record(
+            case_id, "SupervisionRecorded", {"verdict": verdict, "note": note}, actor
+        )
 
-    def rate(self, case_id: UUID, actor: Actor, *, satisfaction: str, source: str = "resident",
-             resident_id: str | None = None, comment: str | None = None) -> Recorded:
+    def rate(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        *,
+        satisfaction: str,
+        source: str = "resident",
+        resident_id: str | None = None,
+        comment: str | None = None,
+    ) -> Recorded:
         """A resident rates the result, or staff record a call-back (群众评单, 回访)."""
-        return self.record(case_id, "ResidentRated",
-                           {"satisfaction": satisfaction, "source": source,
-                            "resident_id": resident_id, "comment": comment}, actor)
+        return self.record(
+            case_id,
+            "ResidentRated",
+            {
+                "satisfaction": satisfaction,
+                "source": source,
+                "resident_id": resident_id,
+                "comment": comment,
+            },
+            actor,
+        )
 
-    def close_case(self, case_id: UUID, actor: Actor, *, resolution: str,
-                   note: str | None = None) -> Recorded:
+    def close_case(
+        self, case_id: UUID, actor: Actor, *, resolution: str, note: str | None = None
+    ) -> Recorded:
         """Close the case (办结)."""
         return self.record(case_id, "CaseClosed", {"resolution": resolution, "note": note}, actor)
 
@@ -328,12 +430,14 @@ class Cases(Application):
     ) -> Case:
         """The case now, at a version, or as it was at a time; scope-checked for a reader."""
         if as_of is not None:
-            versions = [e.originator_version for e in self.events.get(case_id) if e.timestamp <= as_of]
+            versions = [
+                e.originator_version for e in self._case_events(case_id) if e.timestamp <= as_of
+            ]
             if not versions:
                 raise CaseNotFound(case_id)
             version = max(versions) if version is None else min(version, max(versions))
         try:
-            case = self.repository.get(case_id, version=version)
+            case: object = self.repository.get(case_id, version=version)
         except AggregateNotFoundError:
             raise CaseNotFound(case_id) from None
         if not isinstance(case, Case):
@@ -347,8 +451,7 @@ class Cases(Application):
         positions = self.positions(case_id)
         events = [
             StoredCaseEvent.of(e, positions.get(e.originator_version))
-            for e in self.events.get(case_id, lte=up_to)
-            if isinstance(e, Case.Event)
+            for e in self._case_events(case_id, up_to)
         ]
         if not events:
             raise CaseNotFound(case_id)
@@ -359,11 +462,12 @@ class Cases(Application):
         result: list[tuple[StoredCaseEvent, Case]] = []
         case: Case | None = None
         positions = self.positions(case_id)
-        for event in self.events.get(case_id, lte=up_to):
-            case = event.mutate(case)  # type: ignore[arg-type,assignment]
-            assert isinstance(event, Case.Event) and case is not None
-            result.append((StoredCaseEvent.of(event, positions.get(event.originator_version)),
-                           _copy(case)))
+        for event in self._case_events(case_id, up_to):
+            case = event.mutate(case)
+            assert case is not None
+            result.append(
+                (StoredCaseEvent.of(event, positions.get(event.originator_version)), _copy(case))
+            )
         if not result:
             raise CaseNotFound(case_id)
         return result
@@ -427,6 +531,11 @@ class Cases(Application):
 
     # Internals --------------------------------------------------------------------------
 
+    def _case_events(self, case_id: UUID, up_to: int | None = None) -> Iterator[Case.Event]:
+        for event in self.events.get(case_id, lte=up_to):
+            assert isinstance(event, Case.Event)
+            yield event
+
     def _load(self, case_id: UUID, actor: Actor, expected_version: int | None) -> Case:
         case = self.get_case(case_id, reader=actor)
         if expected_version is not None and case.version != expected_version:
@@ -440,11 +549,18 @@ class Cases(Application):
         return Recorded(StoredCaseEvent.of(last.domain_event, last.notification.id), case)
 
     def _current_version(self, case_id: UUID) -> int:
-        return max((e.originator_version for e in self.recorder.select_events(
-            case_id, desc=True, limit=1)), default=0)
+        return max(
+            (
+                e.originator_version
+                for e in self.recorder.select_events(case_id, desc=True, limit=1)
+            ),
+            default=0,
+        )
 
 
-def verify_stored(app: Application, case_id: UUID, stored: Sequence[StoredEvent]) -> ChainReport:
+def verify_stored(
+    app: Application[UUID], case_id: UUID, stored: Sequence[StoredEvent]
+) -> ChainReport:
     """Check each stored event: readable, stored exactly as encoded, linked, hash intact."""
     previous = GENESIS
 
@@ -473,8 +589,6 @@ def verify_stored(app: Application, case_id: UUID, stored: Sequence[StoredEvent]
 
 
 def _copy(case: Case) -> Case:
-    import copy
-
     return copy.deepcopy(case)
 
 
@@ -495,7 +609,9 @@ def open_cases(
     except ConfigError:
         raise
     except Exception as error:
-        raise ConfigError(f"cannot open the store at {settings.display}: {_first_line(error)}") from None
+        raise ConfigError(
+            f"cannot open the store at {settings.display}: {_first_line(error)}"
+        ) from None
 
 
 def _ensure_schema(settings: StoreSettings) -> None:

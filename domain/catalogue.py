@@ -156,7 +156,9 @@ CATALOGUE: dict[str, dict[str, Field]] = {
         "attendees": integer("Number of attendees"),
         "votes": Field(Kind.VOTES, "Votes for, against, abstaining"),
         "outcome": choice("agreed when more voted for than against", ("agreed", "not_agreed")),
-        "resolution_text": text("The resolution as agreed (协商决议)", required=False, max_length=LONG),
+        "resolution_text": text(
+            "The resolution as agreed (协商决议)", required=False, max_length=LONG
+        ),
     },
     "DecisionPublished": {
         "channels": texts("Where it is published: notice board, WeChat group", required=True),
@@ -188,8 +190,9 @@ CATALOGUE: dict[str, dict[str, Field]] = {
     },
     "ResidentRated": {
         "satisfaction": choice("How satisfied the resident is (群众评单)", SATISFACTION),
-        "source": choice("resident rates directly; callback is a call-back by staff (回访)",
-                         RATING_SOURCES),
+        "source": choice(
+            "resident rates directly; callback is a call-back by staff (回访)", RATING_SOURCES
+        ),
         "resident_id": text(
             "Whose rating it is; required for a callback, the actor for a resident",
             required=False,

@@ -57,7 +57,8 @@ class SubjectKeys:
             row = curs.execute(
                 f"SELECT key_bytes FROM {self._table} WHERE subject_id = %s", (subject_id,)
             ).fetchone()
-        assert row is not None and row[0] is not None
+        assert row is not None
+        assert row[0] is not None
         return bytes(row[0])
 
     def get(self, subject_id: str) -> bytes | None:

@@ -49,47 +49,61 @@ TRANSITIONS: dict[Step, dict[str, Step | Branch | None]] = {
     Step.COLLECT: {
         "ProblemCollected": Step.TOPIC,
         "CaseMerged": Step.CLOSED,
-        **_JOIN, **_WITHDRAW, **_ALWAYS,
+        **_JOIN,
+        **_WITHDRAW,
+        **_ALWAYS,
     },
     Step.TOPIC: {
         "TopicFormed": Step.REVIEW,
         "CaseMerged": Step.CLOSED,
-        **_JOIN, **_WITHDRAW, **_ALWAYS,
+        **_JOIN,
+        **_WITHDRAW,
+        **_ALWAYS,
     },
     Step.REVIEW: {
         "TopicApproved": Step.PRE_CONSULT,
         "TopicReturned": Step.TOPIC,
         "TopicRejected": Step.CLOSED,
-        **_JOIN, **_WITHDRAW, **_ALWAYS,
+        **_JOIN,
+        **_WITHDRAW,
+        **_ALWAYS,
     },
     Step.PRE_CONSULT: {
         "StakeholderConsulted": STAY,
         "MeetingScheduled": Step.NEGOTIATE,
-        **_JOIN, **_WITHDRAW, **_ALWAYS,
+        **_JOIN,
+        **_WITHDRAW,
+        **_ALWAYS,
     },
     Step.NEGOTIATE: {
         "MeetingHeld": Branch("outcome", {"agreed": Step.PUBLISH, "not_agreed": Step.PRE_CONSULT}),
         "CaseClosed": Step.CLOSED,
-        **_JOIN, **_WITHDRAW, **_ALWAYS,
+        **_JOIN,
+        **_WITHDRAW,
+        **_ALWAYS,
     },
     Step.PUBLISH: {
         "DecisionPublished": STAY,
         "ObjectionRaised": Step.NEGOTIATE,
         "PublicityClosed": Step.IMPLEMENT,
-        **_JOIN, **_WITHDRAW, **_ALWAYS,
+        **_JOIN,
+        **_WITHDRAW,
+        **_ALWAYS,
     },
     Step.IMPLEMENT: {
         "ImplementationAssigned": STAY,
         "ImplementationAccepted": STAY,
         "ProgressReported": STAY,
         "ImplementationCompleted": Step.SUPERVISE,
-        **_JOIN, **_ALWAYS,
+        **_JOIN,
+        **_ALWAYS,
     },
     Step.SUPERVISE: {
         "SupervisionRecorded": Branch("verdict", {"passed": STAY, "failed": Step.IMPLEMENT}),
         "ResidentRated": STAY,
         "CaseClosed": Step.CLOSED,
-        **_JOIN, **_ALWAYS,
+        **_JOIN,
+        **_ALWAYS,
     },
     Step.CLOSED: {
         "ResidentRated": STAY,
@@ -150,7 +164,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 }
 
 #: Events whose role is narrowed to the party the implementation is assigned to (领单).
-ASSIGNEE_EVENTS = frozenset({"ImplementationAccepted", "ProgressReported", "ImplementationCompleted"})
+ASSIGNEE_EVENTS = frozenset(
+    {"ImplementationAccepted", "ProgressReported", "ImplementationCompleted"}
+)
 
 
 def permission_refusal(
@@ -166,22 +182,28 @@ def permission_refusal(
         assigned = case.assignment["assignee_role"]
         if actor.role != assigned:
             return f"the implementation is assigned to {assigned}"
-    if event_type == "CaseWithdrawn" and actor.role is R.RESIDENT:
-        if case.reporter_actor_id != actor.id:
-            return "only the reporting resident or the community may withdraw a case"
+    if (
+        event_type == "CaseWithdrawn"
+        and actor.role is R.RESIDENT
+        and case.reporter_actor_id != actor.id
+    ):
+        return "only the reporting resident or the community may withdraw a case"
     if event_type == "ResidentRated":
         source = data.get("source")
         if actor.role is R.RESIDENT and source != "resident":
             return "a resident records ratings with source resident"
+        if actor.role is R.RESIDENT and data.get("resident_id", actor.id) != actor.id:
+            return "a resident rates only as themself"
         if actor.role is not R.RESIDENT and source != "callback":
             return "staff record ratings as call-backs (source callback)"
     return None
 
 
-Guard = Callable[["Case", Mapping[str, Any], Actor, datetime], str | None]
+Data = Mapping[str, Any]
+Guard = Callable[["Case", Data, Actor, datetime], str | None]
 
 
-def _needs_consultation(case: Case, data: Mapping[str, Any], actor: Actor, at: datetime) -> str | None:
+def _needs_consultation(case: Case, data: Data, actor: Actor, at: datetime) -> str | None:
     if case.consultations == 0:
         return "a meeting needs at least one stakeholder consultation (会前沟通) first"
     return None
@@ -205,7 +227,7 @@ def _rejection_names_body(
     return None
 
 
-def _publicity_open(case: Case, data: Mapping[str, Any], actor: Actor, at: datetime) -> str | None:
+def _publicity_open(case: Case, data: Data, actor: Actor, at: datetime) -> str | None:
     if case.publicity_ends_at is None:
         return "nothing has been published yet"
     if at >= case.publicity_ends_at:
@@ -213,7 +235,7 @@ def _publicity_open(case: Case, data: Mapping[str, Any], actor: Actor, at: datet
     return None
 
 
-def _publicity_over(case: Case, data: Mapping[str, Any], actor: Actor, at: datetime) -> str | None:
+def _publicity_over(case: Case, data: Data, actor: Actor, at: datetime) -> str | None:
     if case.publicity_ends_at is None:
         return "the decision has not been published"
     if at < case.publicity_ends_at:
@@ -229,19 +251,19 @@ def _not_yet_published(
     return None
 
 
-def _needs_assignment(case: Case, data: Mapping[str, Any], actor: Actor, at: datetime) -> str | None:
+def _needs_assignment(case: Case, data: Data, actor: Actor, at: datetime) -> str | None:
     if case.assignment is None:
         return "the work has not been assigned (派单) yet"
     return None
 
 
-def _needs_acceptance(case: Case, data: Mapping[str, Any], actor: Actor, at: datetime) -> str | None:
+def _needs_acceptance(case: Case, data: Data, actor: Actor, at: datetime) -> str | None:
     if case.assignment is None or not case.accepted:
         return "the assignee has not accepted the order (领单) yet"
     return None
 
 
-def _close_rule(case: Case, data: Mapping[str, Any], actor: Actor, at: datetime) -> str | None:
+def _close_rule(case: Case, data: Data, actor: Actor, at: datetime) -> str | None:
     resolution = data["resolution"]
     if case.step is Step.NEGOTIATE and resolution != Resolution.NO_CONSENSUS:
         return "after deliberation a case closes only with resolution no_consensus"
@@ -253,13 +275,13 @@ def _close_rule(case: Case, data: Mapping[str, Any], actor: Actor, at: datetime)
     return None
 
 
-def _reopen_resolved(case: Case, data: Mapping[str, Any], actor: Actor, at: datetime) -> str | None:
+def _reopen_resolved(case: Case, data: Data, actor: Actor, at: datetime) -> str | None:
     if case.resolution != Resolution.RESOLVED:
         return "only a resolved case can be reopened"
     return None
 
 
-def _rating_source(case: Case, data: Mapping[str, Any], actor: Actor, at: datetime) -> str | None:
+def _rating_source(case: Case, data: Data, actor: Actor, at: datetime) -> str | None:
     if data["source"] == "callback" and not data.get("resident_id"):
         return "a call-back names the resident rated (resident_id)"
     if case.step is Step.CLOSED and case.resolution != Resolution.RESOLVED:

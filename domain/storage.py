@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
+from psycopg.rows import tuple_row
 
 Dialect = Literal["sqlite", "postgres"]
 
@@ -89,8 +90,6 @@ class Database:
                     self._memory.rollback()
                     raise
         elif isinstance(self._datastore, PostgresDatastore):
-            from psycopg.rows import tuple_row
-
             with self._datastore.get_connection() as conn, conn.transaction():
                 yield Cursor(conn.cursor(row_factory=tuple_row), "postgres")
         else:
