@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
-from psycopg.rows import tuple_row
 
 Dialect = Literal["sqlite", "postgres"]
 
@@ -42,11 +41,11 @@ class Cursor:
             self._raw.executemany(self._sql(sql), [tuple(row) for row in rows])
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self._raw.fetchall()]
+        return [_as_tuple(row) for row in self._raw.fetchall()]
 
     def fetchone(self) -> tuple[Any, ...] | None:
         row = self._raw.fetchone()
-        return None if row is None else tuple(row)
+        return None if row is None else _as_tuple(row)
 
     @property
     def rowcount(self) -> int:
@@ -90,8 +89,8 @@ class Database:
                     self._memory.rollback()
                     raise
         elif isinstance(self._datastore, PostgresDatastore):
-            with self._datastore.get_connection() as conn, conn.transaction():
-                yield Cursor(conn.cursor(row_factory=tuple_row), "postgres")
+            with self._datastore.transaction(commit=True) as curs:
+                yield Cursor(curs, "postgres")
         else:
             assert self._datastore is not None
             with self._datastore.transaction(commit=True) as curs:
@@ -108,6 +107,11 @@ class Database:
         with self.transaction() as curs:
             for statement in statements:
                 curs.execute(statement)
+
+
+def _as_tuple(row: Any) -> tuple[Any, ...]:
+    """PostgreSQL rows come from the library's pool as dicts; SQLite rows as sqlite3.Row."""
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
 
 def _returns_rows(sql: str) -> bool:
