@@ -96,6 +96,9 @@ class Cases(Application[UUID]):
     """Every case stream of one store, and the commands of the eight-step method."""
 
     name = "yishi"
+    #: Recently used cases stay in memory and are fast-forwarded from the store on each
+    #: read, so a command reads only the events it has not seen (other processes' too).
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "2000"}
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Case: 100}
 
     def __init__(
