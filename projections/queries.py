@@ -1,0 +1,689 @@
+"""Reads of the projections, in the wire format of docs metrics.md and api.md (查询).
+
+Every function takes the reader's ``Scope`` (empty: the whole store) and applies it in SQL,
+reads the generation the pointer names, and answers a plain dict that says how fresh it
+is: ``position`` (what the projections have processed) and ``head`` (the log's last
+position). Rates are fractions, ``None`` when their denominator is 0; durations are
+seconds. The figures are computed in Python from the per-case facts the SQL selects: the
+same code on SQLite and PostgreSQL, and a few tens of thousands of cases take well under a
+second. Choices where metrics.md is silent are in docs/adr/0021-metric-definitions.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from domain.application import Cases
+from domain.model import WORKING_STEPS, Actor, Resolution
+from domain.storage import Cursor
+from projections import store
+from projections.fold import LOOP_KINDS, from_us, us
+
+#: Periods are calendar periods of the reported date in China Standard Time (UTC+8).
+LOCAL = timezone(timedelta(hours=8), "CST")
+PERIODS = ("day", "week", "month", "quarter", "year")
+#: group_by names and the key each has in ``group``.
+GROUP_KEYS = {
+    "compound": "compound_id",
+    "compound_id": "compound_id",
+    "community": "community_id",
+    "community_id": "community_id",
+    "category": "category",
+    "channel": "channel",
+    "assignee": "assignee_role",
+    "assignee_role": "assignee_role",
+    "period": "period",
+}
+SATISFACTIONS = ("satisfied", "basically_satisfied", "dissatisfied")
+CASE_SORTS = {
+    "reported_at": "reported_at",
+    "updated_at": "updated_at",
+    "deadline": "deadline",
+    "support_count": "support_count",
+    "position": "last_position",
+}
+
+
+class QueryError(ValueError):
+    """A filter or parameter that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The compounds and communities a reader may see; both empty: everything."""
+
+    compounds: frozenset[str] = field(default_factory=frozenset)
+    communities: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, actor: Actor) -> Scope:
+        return cls(frozenset(actor.compounds), frozenset(actor.communities))
+
+    @property
+    def is_all(self) -> bool:
+        return not self.compounds and not self.communities
+
+
+EVERYTHING = Scope()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filters shared by the figures: the cohort of cases reported in [from_, to)."""
+
+    compound: Sequence[str] = ()
+    community: Sequence[str] = ()
+    category: Sequence[str] = ()
+    channel: Sequence[str] = ()
+    from_: datetime | None = None
+    to: datetime | None = None
+
+
+class _Where:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, sql: str, *params: Any) -> None:
+        self.parts.append(sql)
+        self.params.extend(params)
+
+    def any_of(self, column: str, values: Iterable[str]) -> None:
+        vals = list(values)
+        if vals:
+            self.add(f"{column} IN ({', '.join(['%s'] * len(vals))})", *vals)
+
+    def scope(self, scope: Scope) -> None:
+        if scope.is_all:
+            return
+        ors: list[str] = []
+        params: list[Any] = []
+        for column, values in (("compound_id", scope.compounds), ("community_id", scope.communities)):
+            if values:
+                ors.append(f"{column} IN ({', '.join(['%s'] * len(values))})")
+                params.extend(sorted(values))
+        self.add("(" + " OR ".join(ors) + ")", *params)
+
+    @property
+    def sql(self) -> str:
+        return (" WHERE " + " AND ".join(self.parts)) if self.parts else ""
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _freshness(cases: Cases, cur: Cursor) -> tuple[int, int]:
+    generation = store.current_generation(cases.db, cur)
+    rows = cur.execute(
+        f"SELECT MIN(position) FROM {cases.db.table('proj_tracking')} WHERE generation = %s",
+        (generation,),
+    ).fetchall()
+    position = int(rows[0][0] or 0) if rows else 0
+    return generation, position
+
+
+def freshness(cases: Cases) -> dict[str, int]:
+    """``{"position", "head"}``: how far the projections are, and the log's head."""
+    store.ensure_base(cases.db)
+    with cases.db.transaction() as cur:
+        _g, position = _freshness(cases, cur)
+    return {"position": position, "head": cases.head_position()}
+
+
+def _time(value: int | None) -> str | None:
+    return None if value is None else from_us(value).isoformat()
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = fraction * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def period_key(reported_at_us: int, period: str) -> str:
+    """The calendar period (China Standard Time) a report falls in: 2026-03-02, 2026-W10..."""
+    local = from_us(reported_at_us).astimezone(LOCAL)
+    if period == "day":
+        return local.strftime("%Y-%m-%d")
+    if period == "week":
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period == "month":
+        return local.strftime("%Y-%m")
+    if period == "quarter":
+        return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+    if period == "year":
+        return f"{local.year}"
+    raise QueryError(f"period must be one of {', '.join(PERIODS)}")
+
+
+def _group_spec(group_by: str | Sequence[str] | None, period: str | None) -> list[str]:
+    names = []
+    for name in _as_list(group_by):
+        for part in name.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part not in GROUP_KEYS:
+                raise QueryError(
+                    f"group_by {part!r} is not one of compound, community, category, channel,"
+                    " assignee, period"
+                )
+            if GROUP_KEYS[part] not in names:
+                names.append(GROUP_KEYS[part])
+    if period is not None:
+        if period not in PERIODS:
+            raise QueryError(f"period must be one of {', '.join(PERIODS)}")
+        if "period" not in names:
+            names.append("period")
+    return names
+
+
+@dataclass
+class _Row:
+    case_id: str
+    compound_id: str
+    community_id: str
+    category: str
+    channel: str
+    assignee_role: str | None
+    reported_at: int
+    first_response_at: int | None
+    state: dict[str, Any]
+
+
+def _cohort(
+    cases: Cases, scope: Scope, filters: Filters, as_of_us: int
+) -> tuple[int, list[_Row]]:
+    """The cases reported in the window (and by ``as_of``) that the reader may see."""
+    store.ensure_base(cases.db)
+    where = _Where()
+    where.scope(scope)
+    where.any_of("compound_id", filters.compound)
+    where.any_of("community_id", filters.community)
+    where.any_of("category", filters.category)
+    where.any_of("channel", filters.channel)
+    if filters.from_ is not None:
+        where.add("reported_at >= %s", us(filters.from_))
+    if filters.to is not None:
+        where.add("reported_at < %s", us(filters.to))
+    where.add("reported_at <= %s", as_of_us)
+    with cases.db.transaction() as cur:
+        generation, position = _freshness(cases, cur)
+        rows = cur.execute(
+            "SELECT case_id, compound_id, community_id, category, channel, assignee_role,"
+            f" reported_at, first_response_at, state FROM {store.cases_table(cases.db, generation)}"
+            + where.sql,
+            where.params,
+        ).fetchall()
+    return position, [_Row(*row[:8], json.loads(row[8])) for row in rows]  # type: ignore[misc]
+
+
+def _groups(
+    rows: list[_Row], keys: list[str], period: str | None
+) -> dict[tuple[str, ...], list[_Row]]:
+    grouped: dict[tuple[str, ...], list[_Row]] = {}
+    if not keys:
+        grouped[()] = list(rows)
+        return grouped
+    for row in rows:
+        key = tuple(
+            period_key(row.reported_at, period or "month") if k == "period"
+            else (getattr(row, k) or "") for k in keys
+        )
+        grouped.setdefault(key, []).append(row)
+    return dict(sorted(grouped.items()))
+
+
+def _as_of(cases: Cases, as_of: datetime | None) -> int:
+    return us(as_of if as_of is not None else cases.clock.now())
+
+
+def closure(
+    cases: Cases,
+    scope: Scope = EVERYTHING,
+    *,
+    group_by: str | Sequence[str] | None = None,
+    period: str | None = None,
+    from_: datetime | None = None,
+    to: datetime | None = None,
+    as_of: datetime | None = None,
+    compound: str | Sequence[str] | None = None,
+    community: str | Sequence[str] | None = None,
+    category: str | Sequence[str] | None = None,
+    channel: str | Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Closure figures (办结率 and friends) of the cohort reported in [from_, to), at as_of.
+
+    The cohort is the cases reported in the window and no later than ``as_of`` (default:
+    the application's clock now). A case counts as closed when a closing happened at or
+    before ``as_of`` and no reopening followed by then; its resolution is that closing's.
+    ``on_time_rate``: closings at or before reported_at + the overall limit. ``reopen_rate``:
+    cases reopened by as_of / cases closed at least once by as_of. ``response_rate``: the
+    first event by a non-resident came within the response limit and by as_of.
+    ``closed_excluding_merged_withdrawn`` and ``closure_rate_excluding_merged_withdrawn``
+    show the rate with merged and withdrawn cases left out of both sides. Groups are keyed by
+    ``group_by`` (compound, community, category, channel, assignee: the current assignee
+    party, period: of the reported date in UTC+8).
+    """
+    keys = _group_spec(group_by, period)
+    at = _as_of(cases, as_of)
+    filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
+                      _as_list(channel), from_, to)
+    position, rows = _cohort(cases, scope, filters, at)
+    overall = cases.limits.overall // timedelta(microseconds=1)
+    response = cases.limits.response // timedelta(microseconds=1)
+    groups = []
+    for key, members in _groups(rows, keys, period).items():
+        by_resolution = {r.value: 0 for r in Resolution}
+        closed = on_time = ever_closed = reopened = responded = 0
+        durations: list[int] = []
+        for row in members:
+            closures = row.state["closures"]
+            active = None
+            for closed_at, reopened_at, resolution in closures:
+                if closed_at <= at and (reopened_at is None or reopened_at > at):
+                    active = (closed_at, resolution)
+            if any(c[0] <= at for c in closures):
+                ever_closed += 1
+            if any(c[1] is not None and c[1] <= at for c in closures):
+                reopened += 1
+            first = row.first_response_at
+            if first is not None and first <= at and first - row.reported_at <= response:
+                responded += 1
+            if active is not None:
+                closed += 1
+                by_resolution[active[1]] = by_resolution.get(active[1], 0) + 1
+                durations.append(active[0] - row.reported_at)
+                if active[0] <= row.reported_at + overall:
+                    on_time += 1
+        reported = len(members)
+        set_apart = by_resolution["merged"] + by_resolution["withdrawn"]
+        median = statistics.median(durations) if durations else None
+        p90 = percentile(durations, 0.9)
+        groups.append({
+            "group": dict(zip(keys, key, strict=True)),
+            "reported": reported,
+            "closed": closed,
+            "closed_by_resolution": by_resolution,
+            "closure_rate": _rate(closed, reported),
+            "resolved_rate": _rate(by_resolution["resolved"], closed),
+            "on_time_rate": _rate(on_time, closed),
+            "reopen_rate": _rate(reopened, ever_closed),
+            "response_rate": _rate(responded, reported),
+            "time_to_close": {
+                "median_s": None if median is None else median / 1e6,
+                "p90_s": None if p90 is None else p90 / 1e6,
+            },
+            "closed_excluding_merged_withdrawn": closed - set_apart,
+            "closure_rate_excluding_merged_withdrawn": _rate(closed - set_apart,
+                                                             reported - set_apart),
+            "responded": responded,
+            "reopened": reopened,
+        })
+    return {"position": position, "head": cases.head_position(), "as_of": _time(at),
+            "groups": groups}
+
+
+def steps(
+    cases: Cases,
+    scope: Scope = EVERYTHING,
+    *,
+    from_: datetime | None = None,
+    to: datetime | None = None,
+    as_of: datetime | None = None,
+    compound: str | Sequence[str] | None = None,
+    community: str | Sequence[str] | None = None,
+    category: str | Sequence[str] | None = None,
+    channel: str | Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Flow through the steps at as_of: backlog, overdue, time in step, loops.
+
+    Over the cohort of cases reported in [from_, to) (all cases without a window).
+    ``backlog``: cases whose stay in the step began at or before as_of and had not ended.
+    ``overdue``: of those, the ones whose step deadline (as it stood at as_of) is before
+    as_of. ``time_in_step``: finished stays only (ended by as_of); a step visited twice
+    counts twice; a stay ends with the event that leaves the step. ``loops`` counts loop
+    events recorded by as_of: returned topics, failed meetings (not agreed), objections,
+    failed supervisions, reopenings.
+    """
+    at = _as_of(cases, as_of)
+    filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
+                      _as_list(channel), from_, to)
+    position, rows = _cohort(cases, scope, filters, at)
+    backlog = {s.value: 0 for s in WORKING_STEPS}
+    overdue = {s.value: 0 for s in WORKING_STEPS}
+    durations: dict[str, list[int]] = {s.value: [] for s in WORKING_STEPS}
+    loops = dict.fromkeys(LOOP_KINDS, 0)
+    for row in rows:
+        for step, entered, left, deadlines in row.state["visits"]:
+            if entered > at:
+                continue
+            if left is not None and left <= at:
+                durations[step].append(left - entered)
+                continue
+            backlog[step] += 1
+            deadline = None
+            for changed_at, value in deadlines:
+                if changed_at <= at:
+                    deadline = value
+            if deadline is not None and at > deadline:
+                overdue[step] += 1
+        for kind, when in row.state["loops"]:
+            if when <= at:
+                loops[kind] += 1
+    result = []
+    for step_name in backlog:
+        spent = durations[step_name]
+        median = statistics.median(spent) if spent else None
+        p90 = percentile(spent, 0.9)
+        result.append({
+            "step": step_name,
+            "backlog": backlog[step_name],
+            "overdue": overdue[step_name],
+            "time_in_step": {
+                "count": len(spent),
+                "mean_s": (sum(spent) / len(spent) / 1e6) if spent else None,
+                "median_s": None if median is None else median / 1e6,
+                "p90_s": None if p90 is None else p90 / 1e6,
+            },
+        })
+    return {"position": position, "head": cases.head_position(), "as_of": _time(at),
+            "steps": result, "loops": loops}
+
+
+def satisfaction(
+    cases: Cases,
+    scope: Scope = EVERYTHING,
+    *,
+    group_by: str | Sequence[str] | None = None,
+    period: str | None = None,
+    from_: datetime | None = None,
+    to: datetime | None = None,
+    as_of: datetime | None = None,
+    compound: str | Sequence[str] | None = None,
+    community: str | Sequence[str] | None = None,
+    category: str | Sequence[str] | None = None,
+    channel: str | Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Satisfaction (满意率) of the cohort reported in [from_, to), at as_of.
+
+    Each resident's latest rating of a case recorded by as_of is live (a newer rating
+    replaces the older; a reopening does not withdraw ratings); call-backs count like the
+    resident's own rating. Rate: (satisfied + basically_satisfied) / live ratings.
+    """
+    keys = _group_spec(group_by, period)
+    at = _as_of(cases, as_of)
+    filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
+                      _as_list(channel), from_, to)
+    position, rows = _cohort(cases, scope, filters, at)
+    groups = []
+    for key, members in _groups(rows, keys, period).items():
+        counts = dict.fromkeys(SATISFACTIONS, 0)
+        for row in members:
+            live: dict[str, str] = {}
+            for resident, value, when in row.state["ratings"]:
+                if when <= at:
+                    live[resident] = value
+            for value in live.values():
+                counts[value] += 1
+        total = sum(counts.values())
+        groups.append({
+            "group": dict(zip(keys, key, strict=True)),
+            "ratings": total,
+            **counts,
+            "satisfaction_rate": _rate(counts["satisfied"] + counts["basically_satisfied"], total),
+        })
+    return {"position": position, "head": cases.head_position(), "as_of": _time(at),
+            "groups": groups}
+
+
+# The case list and the audit trail ------------------------------------------------------
+
+
+def list_cases(
+    cases: Cases,
+    scope: Scope = EVERYTHING,
+    *,
+    step: str | Sequence[str] | None = None,
+    status: str | None = None,
+    resolution: str | Sequence[str] | None = None,
+    compound: str | Sequence[str] | None = None,
+    community: str | Sequence[str] | None = None,
+    category: str | Sequence[str] | None = None,
+    channel: str | Sequence[str] | None = None,
+    overdue: bool | None = None,
+    text: str | None = None,
+    from_: datetime | None = None,
+    to: datetime | None = None,
+    sort: str = "-reported_at",
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The case list (案件列表): filtered, sorted, paginated; ``overdue`` is computed at now.
+
+    ``sort`` is a column (reported_at, updated_at, deadline, support_count, position),
+    ``-`` in front for descending; ties are broken by case id. ``text`` matches the title,
+    case-insensitively. ``from_``/``to`` bound the reported time.
+    """
+    if not 1 <= limit <= 1000:
+        raise QueryError("limit must be from 1 to 1000")
+    if offset < 0:
+        raise QueryError("offset must be 0 or more")
+    descending = sort.startswith("-")
+    column = CASE_SORTS.get(sort.lstrip("-"))
+    if column is None:
+        raise QueryError(f"sort must be one of {', '.join(CASE_SORTS)} (with - for descending)")
+    if status is not None and status not in ("open", "closed"):
+        raise QueryError("status must be open or closed")
+    now_us = us(now if now is not None else cases.clock.now())
+    where = _Where()
+    where.scope(scope)
+    where.any_of("step", _as_list(step))
+    if status is not None:
+        where.add("status = %s", status)
+    where.any_of("resolution", _as_list(resolution))
+    where.any_of("compound_id", _as_list(compound))
+    where.any_of("community_id", _as_list(community))
+    where.any_of("category", _as_list(category))
+    where.any_of("channel", _as_list(channel))
+    if overdue is True:
+        where.add("deadline IS NOT NULL AND deadline < %s", now_us)
+    elif overdue is False:
+        where.add("(deadline IS NULL OR deadline >= %s)", now_us)
+    if text:
+        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.add("LOWER(title) LIKE %s ESCAPE '\\'", f"%{escaped}%")
+    if from_ is not None:
+        where.add("reported_at >= %s", us(from_))
+    if to is not None:
+        where.add("reported_at < %s", us(to))
+    direction = "DESC" if descending else "ASC"
+    nulls = " NULLS LAST" if cases.db.dialect == "postgres" else ""
+    order = f" ORDER BY {column} {direction}{nulls}, case_id {direction}"
+    store.ensure_base(cases.db)
+    with cases.db.transaction() as cur:
+        generation, position = _freshness(cases, cur)
+        table = store.cases_table(cases.db, generation)
+        count = cur.execute(f"SELECT COUNT(*) FROM {table}{where.sql}", where.params).fetchall()
+        rows = cur.execute(
+            "SELECT case_id, version, step, status, resolution, compound_id, community_id, title,"
+            " category, channel, assignee, assignee_role, reported_at, updated_at, closed_at,"
+            f" deadline, support_count, reopen_count, last_position FROM {table}{where.sql}"
+            f"{order} LIMIT %s OFFSET %s",
+            [*where.params, limit, offset],
+        ).fetchall()
+    data = []
+    for r in rows:
+        deadline = r[15]
+        data.append({
+            "id": r[0], "version": r[1], "step": r[2], "status": r[3], "resolution": r[4],
+            "compound_id": r[5], "community_id": r[6], "title": r[7], "category": r[8],
+            "channel": r[9], "assignee": r[10], "assignee_role": r[11],
+            "reported_at": _time(r[12]), "updated_at": _time(r[13]), "closed_at": _time(r[14]),
+            "deadline": _time(deadline), "overdue": deadline is not None and now_us > deadline,
+            "support_count": r[16], "reopen_count": r[17], "position": r[18],
+        })
+    return {"position": position, "head": cases.head_position(), "data": data,
+            "count": int(count[0][0]), "limit": limit, "offset": offset}
+
+
+AUDIT_FIELDS = ("position", "case_id", "version", "type", "step_before", "step_after",
+                "actor_id", "actor_role", "recorded_at", "summary", "prev_hash", "hash")
+
+
+def _audit_where(
+    scope: Scope,
+    case_id: str | None,
+    actor_id: str | None,
+    actor_role: str | Sequence[str] | None,
+    event_type: str | Sequence[str] | None,
+    from_: datetime | None,
+    to: datetime | None,
+) -> _Where:
+    where = _Where()
+    where.scope(scope)
+    if case_id is not None:
+        where.add("case_id = %s", str(case_id))
+    if actor_id is not None:
+        where.add("actor_id = %s", actor_id)
+    where.any_of("actor_role", _as_list(actor_role))
+    where.any_of("type", _as_list(event_type))
+    if from_ is not None:
+        where.add("recorded_at >= %s", us(from_))
+    if to is not None:
+        where.add("recorded_at < %s", us(to))
+    return where
+
+
+def _audit_dict(row: Sequence[Any]) -> dict[str, Any]:
+    return {
+        "position": row[0], "case_id": row[1], "version": row[2], "type": row[3],
+        "step_before": row[4], "step_after": row[5],
+        "actor": {"id": row[6], "role": row[7]},
+        "recorded_at": _time(row[8]), "summary": row[9], "prev_hash": row[10], "hash": row[11],
+    }
+
+
+def audit(
+    cases: Cases,
+    scope: Scope = EVERYTHING,
+    *,
+    case_id: str | None = None,
+    actor_id: str | None = None,
+    actor_role: str | Sequence[str] | None = None,
+    event_type: str | Sequence[str] | None = None,
+    from_: datetime | None = None,
+    to: datetime | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """The audit trail (审计轨迹) in global order, from after ``after`` (keyset paging).
+
+    ``from_``/``to`` bound the recorded time, [from_, to). ``next_after`` is the position to
+    ask for the next page, None on the last page; ``count`` counts every matching row.
+    """
+    if not 1 <= limit <= 1000:
+        raise QueryError("limit must be from 1 to 1000")
+    where = _audit_where(scope, case_id, actor_id, actor_role, event_type, from_, to)
+    store.ensure_base(cases.db)
+    with cases.db.transaction() as cur:
+        generation, position = _freshness(cases, cur)
+        table = store.audit_table(cases.db, generation)
+        count = cur.execute(f"SELECT COUNT(*) FROM {table}{where.sql}", where.params).fetchall()
+        page = _Where()
+        page.parts, page.params = [*where.parts, "position > %s"], [*where.params, after]
+        rows = cur.execute(
+            f"SELECT {', '.join(AUDIT_FIELDS)} FROM {table}{page.sql} ORDER BY position"
+            " LIMIT %s",
+            [*page.params, limit + 1],
+        ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "position": position, "head": cases.head_position(),
+        "data": [_audit_dict(r) for r in rows], "count": int(count[0][0]),
+        "limit": limit, "after": after,
+        "next_after": rows[-1][0] if more and rows else None,
+    }
+
+
+def audit_csv(
+    cases: Cases,
+    scope: Scope = EVERYTHING,
+    *,
+    page_size: int = 1000,
+    **filters: Any,
+) -> Iterator[str]:
+    """The audit trail as CSV lines (a header row first), read page by page."""
+    yield _csv_line(AUDIT_FIELDS)
+    after = int(filters.pop("after", 0) or 0)
+    filters.pop("limit", None)
+    while True:
+        result = audit(cases, scope, after=after, limit=page_size, **filters)
+        for row in result["data"]:
+            yield _csv_line([
+                row["position"], row["case_id"], row["version"], row["type"],
+                row["step_before"] or "", row["step_after"], row["actor"]["id"],
+                row["actor"]["role"], row["recorded_at"], row["summary"], row["prev_hash"],
+                row["hash"],
+            ])
+        if result["next_after"] is None:
+            return
+        after = result["next_after"]
+
+
+def _csv_line(values: Iterable[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    return buffer.getvalue()
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            _flatten(f"{prefix}.{key}" if prefix else str(key), inner, out)
+    else:
+        out[prefix] = value
+
+
+def figures_csv(payload: Mapping[str, Any]) -> str:
+    """A stats answer as CSV: one row per group (or step), nested fields as dotted columns."""
+    items = payload.get("groups")
+    if items is None:
+        items = payload.get("steps", [])
+    rows = []
+    for item in items:
+        flat: dict[str, Any] = {}
+        _flatten("", item, flat)
+        rows.append(flat)
+    columns: list[str] = []
+    for flat in rows:
+        for column in flat:
+            if column not in columns:
+                columns.append(column)
+    lines = [_csv_line(columns)]
+    lines.extend(_csv_line(flat.get(c) for c in columns) for flat in rows)
+    return "".join(lines)

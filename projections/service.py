@@ -1,0 +1,212 @@
+"""Running the projections: in a background thread, or following the log in a process.
+
+``ProjectionService`` is what the HTTP server runs in-process (the embedded SQLite default
+has no change notification, so it polls; it works the same on PostgreSQL). ``follow`` is
+the loop of ``yishi projections run``: on PostgreSQL it LISTENs on the library's channel to
+wake up early, and polls at a short interval in any case, so a lost NOTIFY costs at most
+one interval. ``rebuild`` fills a fresh generation and switches the queries to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from domain.application import Cases
+from projections import store
+from projections.runner import DEFAULT_BATCH, Runner
+
+log = logging.getLogger(__name__)
+
+
+class ProjectionService:
+    """The read models of one application, kept up to date by a background thread."""
+
+    def __init__(
+        self, cases: Cases, *, batch_size: int = DEFAULT_BATCH, interval: float = 0.2
+    ) -> None:
+        self.cases = cases
+        self.interval = interval
+        self.runner = Runner(cases, batch_size=batch_size)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._progress = threading.Condition()
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        """Start following the log in a daemon thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="yishi-projections", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def poke(self) -> None:
+        """Wake the thread now (after a write in this process), instead of at the interval."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                processed = self._step()
+                self.last_error = None
+            except Exception as error:  # keep the server up; report it in status()
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.exception("projection batch failed")
+                processed = 0
+            if processed == 0:
+                self._wake.wait(self.interval)
+                self._wake.clear()
+
+    def _step(self) -> int:
+        with self._lock:
+            result = self.runner.run_batch()
+        with self._progress:
+            self._progress.notify_all()
+        return result.events
+
+    def catch_up(self) -> int:
+        """Process until the head seen now, in this thread; the number of events processed."""
+        with self._lock:
+            processed = self.runner.catch_up()
+        with self._progress:
+            self._progress.notify_all()
+        return processed
+
+    def position(self) -> int:
+        _gen, known = store.positions(self.cases.db)
+        return min(known.values(), default=0)
+
+    def status(self) -> dict[str, Any]:
+        """Each projection's position, the log's head and the lag; the generation read."""
+        generation, known = store.positions(self.cases.db)
+        head = self.cases.head_position()
+        return {
+            "generation": generation,
+            "head": head,
+            "running": self._thread is not None and self._thread.is_alive(),
+            "error": self.last_error,
+            "projections": {
+                name: {"position": position, "head": head, "lag": max(head - position, 0)}
+                for name, position in sorted(known.items())
+            },
+        }
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        """Wait until every projection has processed ``position``; False on timeout."""
+        deadline = time.monotonic() + timeout
+        self.poke()
+        while True:
+            if self.position() >= position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._progress:
+                self._progress.wait(min(remaining, 0.05))
+
+
+def follow(
+    cases: Cases,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    interval: float = 0.5,
+    should_stop: Callable[[], bool] = lambda: False,
+    exit_at_head: bool = False,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> None:
+    """Follow the log into the current generation until told to stop (or the head is reached).
+
+    Database errors propagate: the caller turns them into one line and a non-zero exit,
+    and a supervisor restarts the process, which resumes from its tracked position.
+    """
+    runner = Runner(cases, batch_size=batch_size)
+    listener = _listen(cases)
+    try:
+        while not should_stop():
+            result = runner.run_batch()
+            if on_batch is not None and result.events:
+                on_batch(result.events, result.position)
+            if result.events:
+                continue
+            if exit_at_head and result.position >= cases.head_position():
+                return
+            _wait(listener, interval)
+    finally:
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                listener.close()
+
+
+def _listen(cases: Cases) -> Any:
+    """A connection LISTENing on the library's channel (PostgreSQL), or None."""
+    datastore = getattr(cases.recorder, "datastore", None)
+    channel = getattr(cases.recorder, "channel_name", None)
+    if cases.db.dialect != "postgres" or datastore is None or channel is None:
+        return None
+    import psycopg
+    from psycopg.sql import SQL, Identifier
+
+    conn = psycopg.connect(
+        dbname=datastore.dbname, host=datastore.host, port=datastore.port,
+        user=datastore.user, password=datastore.password, autocommit=True,
+        connect_timeout=10,
+    )
+    conn.execute(SQL("LISTEN {0}").format(Identifier(channel)))
+    return conn
+
+
+def _wait(listener: Any, interval: float) -> None:
+    if listener is None:
+        time.sleep(interval)
+        return
+    for _ in listener.notifies(timeout=interval, stop_after=1):
+        pass
+
+
+def rebuild(
+    cases: Cases,
+    *,
+    batch_size: int = 5000,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Rebuild every read model from the first event into a fresh generation, then switch.
+
+    Queries keep reading the current generation meanwhile. When the new one has caught up
+    with the head (checked with its tracking rows locked), the pointer switches in one
+    transaction; events appended after that are the follower's, as for any generation.
+    Generations older than the one replaced (and abandoned rebuilds) are dropped.
+    """
+    db = cases.db
+    store.ensure_base(db)
+    generation = store.new_generation(db)
+    runner = Runner(cases, batch_size=batch_size, generation=generation, keep_facts=True)
+    started = time.perf_counter()
+    events = 0
+    while True:
+        result = runner.run_batch()
+        events += result.events
+        if on_batch is not None and result.events:
+            on_batch(result.events, result.position)
+        if result.events == 0 or result.position >= cases.head_position():
+            with db.transaction() as cur:
+                locked = store.lock_positions(db, cur, generation)
+                if min(locked.values()) >= cases.head_position():
+                    dropped = store.switch_generation(db, cur, generation)
+                    break
+    elapsed = time.perf_counter() - started
+    return {"generation": generation, "events": events, "seconds": elapsed,
+            "events_per_second": events / elapsed if elapsed > 0 else None, "dropped": dropped}

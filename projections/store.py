@@ -1,0 +1,255 @@
+"""Where the read models live: tables beside the events, in generations (读模型存储).
+
+Each generation ``g`` is a set of tables, ``proj_cases_g{g}`` (one row per case: the case
+list's columns and the per-case facts behind the figures) and ``proj_audit_g{g}`` (one row
+per event). ``proj_generation`` holds the one generation that queries read;
+``proj_tracking`` holds each projection's position in the global log, per generation. A
+rebuild fills a fresh generation and switches the pointer in one transaction when it has
+caught up (docs/adr/0020-projections.md).
+
+Every write of a batch happens in one transaction with the tracking rows, which are
+locked first: a batch is applied exactly once, also with two runners or after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from domain.storage import Cursor, Database
+from projections.fold import AUDIT_COLUMNS, AuditRow, CaseFacts
+
+PROJECTIONS: tuple[str, ...] = ("cases", "audit")
+
+CASE_COLUMNS: tuple[str, ...] = (
+    "case_id", "version", "step", "status", "resolution", "compound_id", "community_id",
+    "category", "channel", "title", "assignee", "assignee_role", "reported_at", "updated_at",
+    "closed_at", "step_entered_at", "deadline", "support_count", "reopen_count",
+    "first_response_at", "last_position", "state",
+)
+
+
+def cases_table(db: Database, generation: int) -> str:
+    return db.table(f"proj_cases_g{generation}")
+
+
+def audit_table(db: Database, generation: int) -> str:
+    return db.table(f"proj_audit_g{generation}")
+
+
+def _big(db: Database) -> str:
+    return "BIGINT" if db.dialect == "postgres" else "INTEGER"
+
+
+def ensure_base(db: Database) -> int:
+    """Create the pointer and tracking tables, and generation 1 on first use; the current one."""
+    big = _big(db)
+    with db.transaction() as cur:
+        if db.dialect == "postgres":
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (db.table("proj"),))
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {db.table('proj_generation')} "
+            "(id INTEGER PRIMARY KEY, generation INTEGER NOT NULL)"
+        )
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {db.table('proj_tracking')} (generation INTEGER NOT "
+            f"NULL, projection TEXT NOT NULL, position {big} NOT NULL, "
+            "PRIMARY KEY (generation, projection))"
+        )
+        row = cur.execute(
+            f"SELECT generation FROM {db.table('proj_generation')} WHERE id = 1"
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+        _create_generation(db, cur, 1)
+        cur.execute(f"INSERT INTO {db.table('proj_generation')} VALUES (1, 1)")
+        return 1
+
+
+def _create_generation(db: Database, cur: Cursor, generation: int) -> None:
+    big = _big(db)
+    cases = cases_table(db, generation)
+    audit = audit_table(db, generation)
+    suffix = f"g{generation}"
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {cases} (case_id TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+        " step TEXT NOT NULL, status TEXT NOT NULL, resolution TEXT, compound_id TEXT NOT NULL,"
+        " community_id TEXT NOT NULL, category TEXT NOT NULL, channel TEXT NOT NULL,"
+        " title TEXT NOT NULL, assignee TEXT, assignee_role TEXT,"
+        f" reported_at {big} NOT NULL, updated_at {big} NOT NULL, closed_at {big},"
+        f" step_entered_at {big} NOT NULL, deadline {big}, support_count INTEGER NOT NULL,"
+        f" reopen_count INTEGER NOT NULL, first_response_at {big}, last_position {big} NOT NULL,"
+        " state TEXT NOT NULL)"
+    )
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {audit} (position {big} PRIMARY KEY, case_id TEXT NOT NULL,"
+        " version INTEGER NOT NULL, type TEXT NOT NULL, step_before TEXT, step_after TEXT NOT"
+        " NULL, actor_id TEXT NOT NULL, actor_role TEXT NOT NULL,"
+        f" recorded_at {big} NOT NULL, summary TEXT NOT NULL, prev_hash TEXT NOT NULL,"
+        " hash TEXT NOT NULL, compound_id TEXT NOT NULL, community_id TEXT NOT NULL)"
+    )
+    for table, name, columns in (
+        (cases, f"proj_cases_{suffix}_compound", "compound_id, reported_at"),
+        (cases, f"proj_cases_{suffix}_community", "community_id, reported_at"),
+        (cases, f"proj_cases_{suffix}_reported", "reported_at"),
+        (cases, f"proj_cases_{suffix}_step", "step"),
+        (audit, f"proj_audit_{suffix}_case", "case_id, version"),
+        (audit, f"proj_audit_{suffix}_actor", "actor_id, position"),
+        (audit, f"proj_audit_{suffix}_time", "recorded_at"),
+    ):
+        cur.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON {table} ({columns})')
+    for projection in PROJECTIONS:
+        cur.execute(
+            f"INSERT INTO {db.table('proj_tracking')} (generation, projection, position) "
+            "VALUES (%s, %s, 0) ON CONFLICT (generation, projection) DO NOTHING",
+            (generation, projection),
+        )
+
+
+def current_generation(db: Database, cur: Cursor | None = None) -> int:
+    sql = f"SELECT generation FROM {db.table('proj_generation')} WHERE id = 1"
+    if cur is not None:
+        row = cur.execute(sql).fetchone()
+        assert row is not None
+        return int(row[0])
+    return int(db.execute(sql)[0][0])
+
+
+def new_generation(db: Database) -> int:
+    """Create the tables of a fresh generation (one more than any so far) and return it."""
+    with db.transaction() as cur:
+        if db.dialect == "postgres":
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (db.table("proj"),))
+        row = cur.execute(
+            f"SELECT MAX(generation) FROM {db.table('proj_tracking')}"
+        ).fetchone()
+        generation = int(row[0] or 0) + 1 if row else 1
+        _create_generation(db, cur, generation)
+        return generation
+
+
+def switch_generation(db: Database, cur: Cursor, generation: int) -> list[int]:
+    """Point the queries at ``generation`` and drop all others but the one it replaces."""
+    previous = current_generation(db, cur)
+    cur.execute(
+        f"UPDATE {db.table('proj_generation')} SET generation = %s WHERE id = 1", (generation,)
+    )
+    stale = [
+        int(g)
+        for (g,) in cur.execute(
+            f"SELECT DISTINCT generation FROM {db.table('proj_tracking')}"
+            " WHERE generation <> %s AND generation <> %s",
+            (generation, previous),
+        ).fetchall()
+    ]
+    for old in stale:
+        drop_generation(db, cur, old)
+    return stale
+
+
+def drop_generation(db: Database, cur: Cursor, generation: int) -> None:
+    cur.execute(f"DROP TABLE IF EXISTS {cases_table(db, generation)}")
+    cur.execute(f"DROP TABLE IF EXISTS {audit_table(db, generation)}")
+    cur.execute(
+        f"DELETE FROM {db.table('proj_tracking')} WHERE generation = %s", (generation,)
+    )
+
+
+def lock_positions(db: Database, cur: Cursor, generation: int) -> dict[str, int]:
+    """Lock the generation's tracking rows (taking the write lock first) and read them."""
+    tracking = db.table("proj_tracking")
+    cur.execute(
+        f"UPDATE {tracking} SET position = position WHERE generation = %s", (generation,)
+    )
+    rows = cur.execute(
+        f"SELECT projection, position FROM {tracking} WHERE generation = %s", (generation,)
+    ).fetchall()
+    return {str(name): int(position) for name, position in rows}
+
+
+def positions(db: Database, generation: int | None = None) -> tuple[int, dict[str, int]]:
+    """The generation (current by default) and each projection's position, without locking."""
+    with db.transaction() as cur:
+        gen = current_generation(db, cur) if generation is None else generation
+        rows = cur.execute(
+            f"SELECT projection, position FROM {db.table('proj_tracking')} WHERE generation = %s",
+            (gen,),
+        ).fetchall()
+    return gen, {str(name): int(position) for name, position in rows}
+
+
+def set_positions(db: Database, cur: Cursor, generation: int, position: int) -> None:
+    cur.execute(
+        f"UPDATE {db.table('proj_tracking')} SET position = %s WHERE generation = %s",
+        (position, generation),
+    )
+
+
+def load_facts(
+    db: Database, cur: Cursor, generation: int, case_ids: Iterable[str]
+) -> dict[str, CaseFacts]:
+    """The stored facts of the given cases (those the generation has seen)."""
+    ids = list(case_ids)
+    found: dict[str, CaseFacts] = {}
+    table = cases_table(db, generation)
+    step = 500
+    for i in range(0, len(ids), step):
+        chunk = ids[i : i + step]
+        if db.dialect == "postgres":
+            rows = cur.execute(
+                f"SELECT case_id, state FROM {table} WHERE case_id = ANY(%s)", (chunk,)
+            ).fetchall()
+        else:
+            marks = ", ".join(["%s"] * len(chunk))
+            rows = cur.execute(
+                f"SELECT case_id, state FROM {table} WHERE case_id IN ({marks})", chunk
+            ).fetchall()
+        for case_id, state in rows:
+            found[str(case_id)] = CaseFacts.from_state(json.loads(state))
+    return found
+
+
+def _case_row(facts: CaseFacts) -> tuple[Any, ...]:
+    return (
+        facts.case_id, facts.version, facts.step, facts.status, facts.resolution,
+        facts.compound_id, facts.community_id, facts.category, facts.channel, facts.title,
+        facts.assignee, facts.assignee_role, facts.reported_at, facts.updated_at,
+        facts.closed_at, facts.step_entered_at, facts.deadline, facts.support_count,
+        facts.reopen_count, facts.first_response_at, facts.last_position,
+        json.dumps(facts.to_state(), ensure_ascii=False, separators=(",", ":")),
+    )
+
+
+def write_batch(
+    db: Database,
+    cur: Cursor,
+    generation: int,
+    facts: Sequence[CaseFacts],
+    audit: Sequence[AuditRow],
+    position: int,
+) -> None:
+    """Persist one batch: the changed cases, the new audit rows and the new position."""
+    if facts:
+        columns = ", ".join(CASE_COLUMNS)
+        marks = ", ".join(["%s"] * len(CASE_COLUMNS))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
+        cur.executemany(
+            f"INSERT INTO {cases_table(db, generation)} ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT (case_id) DO UPDATE SET {updates}",
+            [_case_row(f) for f in facts],
+        )
+    if audit:
+        table = audit_table(db, generation)
+        columns = ", ".join(AUDIT_COLUMNS)
+        if db.dialect == "postgres":
+            with cur.raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in audit:
+                    copy.write_row(row.as_tuple())
+        else:
+            marks = ", ".join(["%s"] * len(AUDIT_COLUMNS))
+            cur.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                [row.as_tuple() for row in audit],
+            )
+    set_positions(db, cur, generation, position)
