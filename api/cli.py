@@ -18,7 +18,7 @@ from domain.config import ConfigError
 from domain.errors import CaseNotFound, DomainError
 
 #: Modules that add subcommands: each has ``register(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("api.cli_audit", "api.cli_projections")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("api.cli_audit", "api.cli_projections", "api.cli_demo")
 
 
 class CommandError(Exception):

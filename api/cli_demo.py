@@ -1,0 +1,150 @@
+"""``yishi demo``: fill the store with a simulated district (模拟街道)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shlex
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from api.cli import CommandError
+from api.demo import District, Progress, Summary, build_district, generate
+from domain.application import Cases, open_cases
+from domain.clock import ManualClock
+from domain.config import parse_database_url
+from domain.model import Role
+
+MAX_CASES = 1_000_000
+
+
+def register(subparsers: Any) -> None:
+    demo = subparsers.add_parser(
+        "demo",
+        help="fill the store with a simulated district: a year of cases through the eight steps",
+        description="Simulate one street of six communities and three dozen compounds, with a "
+        "year of cases before --now, every event decided by the domain. The same --seed, "
+        "--cases and --now give the same events. The store must hold no events yet.",
+    )
+    demo.add_argument("--cases", default="2000", metavar="N",
+                      help="how many cases (default 2000)")
+    demo.add_argument("--seed", default="1", metavar="S", help="random seed (default 1)")
+    demo.add_argument("--now", metavar="DATE",
+                      help="the simulated present, YYYY-MM-DD or an ISO time in UTC "
+                      "(default: today at 00:00 UTC)")
+    demo.add_argument("--database-url", default=argparse.SUPPRESS,
+                      help="the store (as for yishi itself)")
+    demo.set_defaults(run=run_demo)
+
+
+def _whole(text: str, name: str, minimum: int, maximum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise CommandError(f"{name} must be a whole number, not {text!r}") from None
+    if not minimum <= value <= maximum:
+        raise CommandError(f"{name} must be from {minimum:,} to {maximum:,}, not {value}")
+    return value
+
+
+def _now(text: str | None) -> datetime:
+    if text is None:
+        today = datetime.now(UTC).date()
+        return datetime(today.year, today.month, today.day, tzinfo=UTC)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandError(f"--now must be YYYY-MM-DD or an ISO time, not {text!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    cases = _whole(args.cases, "--cases", 1, MAX_CASES)
+    seed = _whole(args.seed, "--seed", 0, 2**63 - 1)
+    now = _now(args.now)
+    url = getattr(args, "database_url", None)
+    display = parse_database_url(url).display
+    app = open_cases(url, clock=ManualClock(now))
+    try:
+        existing = app.head_position()
+        if existing:
+            raise CommandError(
+                f"the store at {display} already holds {existing:,} events: the demo fills an "
+                "empty store (pass another --database-url)"
+            )
+        print(f"simulating {cases:,} cases (seed {seed}, now {now.isoformat()}) into {display}",
+              file=sys.stderr)
+        summary = generate(app, cases=cases, seed=seed, now=now,
+                           progress=Progress(cases, "cases"))
+        district = build_district(seed)
+        _print_summary(summary, district, now)
+        _print_access(app, summary, district, url)
+    finally:
+        app.close()
+    return 0
+
+
+def _print_summary(s: Summary, district: District, now: datetime) -> None:
+    rate = s.cases / s.seconds if s.seconds else 0.0
+    erate = s.events / s.seconds if s.seconds else 0.0
+    out = sys.stdout
+    out.write(f"\n{district.street}: {len(district.communities)} communities, "
+              f"{len(district.compounds)} compounds "
+              f"({len(district.without_property())} without a property company)\n")
+    out.write(f"{s.cases:,} cases, {s.events:,} events in {s.seconds:.1f} s "
+              f"({rate:,.0f} cases/s, {erate:,.0f} events/s)\n")
+    if s.first_report and s.last_report:
+        out.write(f"reported from {s.first_report:%Y-%m-%d} to {s.last_report:%Y-%m-%d}; "
+                  f"now is {now:%Y-%m-%d %H:%M} UTC\n")
+    out.write(f"open: {s.open:,} ({s.overdue:,} overdue); closed: "
+              + ", ".join(f"{k} {v:,}" for k, v in s.resolutions.most_common()) + "\n")
+    out.write("categories: " + ", ".join(f"{k} {v:,}" for k, v in s.categories.most_common())
+              + "\n")
+
+
+def _credentials(app: Cases) -> Any | None:
+    try:
+        module = importlib.import_module("api.credentials")
+    except ImportError:
+        return None
+    return module.Credentials(app.db)
+
+
+def _print_access(app: Cases, s: Summary, district: District, url: str | None) -> None:
+    out = sys.stdout
+    yishi = "yishi" + (f" --database-url {shlex.quote(url)}" if url else "")
+    compound = next(c for c in district.compounds if c.has_property_company)
+    community = compound.community.id
+    credentials = _credentials(app)
+    auditor_token = None
+    if credentials is not None:
+        out.write(f"\ntokens (shown once; scope: compound {compound.id} {compound.name}, "
+                  f"community {community}):\n")
+        grants: list[tuple[Role, tuple[str, ...], tuple[str, ...], str]] = [
+            (Role.RESIDENT, (compound.id,), (), f"{compound.name}居民"),
+            (Role.GRID_WORKER, (compound.id,), (), f"{compound.name}网格员"),
+            (Role.COMMUNITY, (), (community,), compound.community.name),
+            (Role.PARTY_BRANCH, (compound.id,), (), f"{compound.name}党支部"),
+            (Role.OWNERS_COMMITTEE, (compound.id,), (), f"{compound.name}业委会"),
+            (Role.PROPERTY_COMPANY, (compound.id,), (), str(compound.property_company)),
+            (Role.AUDITOR, (), (), f"{district.street}审计"),
+            (Role.ADMIN, (), (), f"{district.street}管理员"),
+        ]
+        for role, compounds, communities, name in grants:
+            token = credentials.create(role, compounds, communities, name)
+            if role is Role.AUDITOR:
+                auditor_token = token
+            out.write(f"  {role.value:<17} {token}  ({name})\n")
+    out.write("\nlook around:\n")
+    for label, case_id in list(s.examples.items())[:6]:
+        out.write(f"  {yishi} replay {case_id}    # {label}\n")
+    out.write(f"  {yishi} verify\n")
+    if auditor_token is not None and s.examples:
+        case_id = next(iter(s.examples.values()))
+        serve = (f"YISHI_DATABASE_URL={shlex.quote(url)} " if url else "") + "scripts/serve"
+        out.write(f"  {serve}   # then, in another terminal:\n")
+        out.write(f"  curl -H 'Authorization: Bearer {auditor_token}' "
+                  f"http://127.0.0.1:8000/cases/{case_id}\n")
+        out.write(f"  curl -H 'Authorization: Bearer {auditor_token}' "
+                  f"http://127.0.0.1:8000/cases/{case_id}/events\n")
