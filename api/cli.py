@@ -18,7 +18,13 @@ from domain.config import ConfigError
 from domain.errors import CaseNotFound, DomainError
 
 #: Modules that add subcommands: each has ``register(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("api.cli_audit", "api.cli_projections", "api.cli_demo")
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "api.cli_audit",
+    "api.cli_projections",
+    "api.cli_demo",
+    "api.cli_serve",
+    "api.cli_token",
+)
 
 
 class CommandError(Exception):

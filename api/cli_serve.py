@@ -1,0 +1,39 @@
+"""``yishi serve``: the HTTP server (服务), with the background services unless told not."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the HTTP API server",
+        description="Serve the HTTP API on the store of --database-url or $YISHI_DATABASE_URL "
+        "(default: the SQLite file ./yishi.db). OpenAPI at /openapi.json, docs at /docs.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument("--no-projections", action="store_true",
+                       help="do not run the projections in this process")
+    serve.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    # Imported here so that the other subcommands do not pay for the web stack.
+    import uvicorn  # noqa: PLC0415
+
+    from api.http.app import create_app  # noqa: PLC0415
+    from api.http.settings import Settings  # noqa: PLC0415
+    from domain.config import parse_database_url  # noqa: PLC0415
+
+    settings = Settings()
+    if args.database_url:
+        settings = replace(settings, database_url=args.database_url)
+    parse_database_url(settings.database_url)  # a bad URL is one line, before uvicorn starts
+    settings = replace(settings, projections=not args.no_projections)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, ws="none",
+                log_level="info", proxy_headers=False)
+    return 0

@@ -1,0 +1,81 @@
+"""``yishi token create|list|revoke``: bearer tokens for the HTTP API (令牌)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from api.cli import CommandError, open_store
+from api.credentials import Credentials
+from domain.model import Role
+
+
+def register(subparsers: Any) -> None:
+    token = subparsers.add_parser(
+        "token", help="create, list and revoke API tokens",
+        description="Tokens carry a role and a scope; only their hash is stored.",
+    )
+    actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+
+    create = actions.add_parser(
+        "create", help="create a token and print it (shown once, and nothing else)",
+        description="Without --compound or --community the token covers the whole store.",
+    )
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--compound", action="append", default=[], metavar="C",
+                        help="a compound (小区) in scope; repeatable")
+    create.add_argument("--community", action="append", default=[], metavar="M",
+                        help="a community (社区) in scope; repeatable")
+    create.add_argument("--name", help="who holds the token (for the list and the audit)")
+    create.set_defaults(run=run_create)
+
+    listing = actions.add_parser("list", help="list tokens (never the tokens themselves)")
+    listing.set_defaults(run=run_list)
+
+    revoke = actions.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("token_id", metavar="ID")
+    revoke.set_defaults(run=run_revoke)
+
+
+def _credentials(args: argparse.Namespace) -> tuple[Any, Credentials]:
+    app = open_store(args)
+    return app, Credentials(app.db)
+
+
+def run_create(args: argparse.Namespace) -> int:
+    app, credentials = _credentials(args)
+    try:
+        token = credentials.create(args.role, args.compound, args.community, args.name)
+    finally:
+        app.close()
+    sys.stdout.write(token + "\n")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    app, credentials = _credentials(args)
+    try:
+        rows = credentials.list()
+    finally:
+        app.close()
+    for c in rows:
+        scope = ",".join([*(f"compound:{x}" for x in c.compounds),
+                          *(f"community:{x}" for x in c.communities)]) or "district"
+        state = f"revoked {c.revoked_at}" if c.revoked_at else "live"
+        sys.stdout.write(f"{c.id}\t{c.role.value}\t{scope}\t{c.name or '-'}\t"
+                         f"{c.created_at}\t{state}\n")
+    return 0
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    app, credentials = _credentials(args)
+    try:
+        if credentials.get(args.token_id) is None:
+            raise CommandError(f"no token with id {args.token_id}")
+        revoked = credentials.revoke(args.token_id)
+    finally:
+        app.close()
+    sys.stdout.write(f"revoked {args.token_id}\n" if revoked else
+                     f"{args.token_id} was already revoked\n")
+    return 0

@@ -1,0 +1,79 @@
+"""The app factory (应用): ``create_app(settings)`` wires one ``Cases`` per process.
+
+Nothing is built at import time. The lifespan opens the store, the credential and
+idempotency tables, and starts the background services (projections) unless told not to;
+at shut-down it stops them and closes the store. Adding a router is one line in ROUTERS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from api.credentials import Credentials
+from api.http import problems, routes_admin, routes_cases, routes_events, routes_health
+from api.http.background import Service, background_services
+from api.http.guard import BodyGuard
+from api.http.idempotency import IdempotencyStore
+from api.http.settings import Settings, get_settings
+from domain.application import open_cases
+
+#: Every router of the API; projection routes (GET /cases, /audit, /stats) go here too.
+ROUTERS: list[APIRouter] = [
+    routes_cases.router,
+    routes_events.router,
+    routes_admin.router,
+    routes_health.router,
+]
+
+DESCRIPTION = """\
+Cases through the eight-step deliberation method (八步工作法): 收集问题 collect, 形成议题
+topic, 审核议题 review, 会前沟通 pre-consult, 会议协商 negotiate, 决策公布 publish,
+组织实施 implement, 民主监督 supervise. Every change is an event appended to the case's
+immutable, hash-chained stream.
+
+Authenticate with `Authorization: Bearer <token>` (from `yishi token create`). Every error is
+`application/problem+json` with a stable `code`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    cases = open_cases(settings.database_url, clock=settings.clock)
+    app.state.cases = cases
+    app.state.credentials = Credentials(cases.db)
+    app.state.idempotency = IdempotencyStore(cases.db, settings.idempotency_wait_seconds)
+    app.state.case_scopes = {}
+    services: list[Service] = background_services(cases, settings) if settings.projections else []
+    started: list[Service] = []
+    app.state.services = started
+    try:
+        for service in services:
+            service.start()
+            started.append(service)
+        yield
+    finally:
+        for service in reversed(started):
+            service.stop()
+        cases.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new app for these settings (default: the environment's)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="yishi (议事) API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes,
+                       max_depth=settings.max_json_depth)
+    return app

@@ -1,0 +1,72 @@
+"""Who is calling: the bearer token's actor, and the dependency aliases routes use."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.credentials import Credentials
+from api.http.idempotency import IdempotencyStore
+from api.http.problems import Problem
+from api.http.settings import Settings
+from domain.application import Cases
+from domain.model import Actor, Role
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from `yishi token create` (令牌). Its role and scope decide access.",
+)
+
+
+def get_cases(request: Request) -> Cases:
+    cases: Cases = request.app.state.cases
+    return cases
+
+
+def get_credentials(request: Request) -> Credentials:
+    credentials: Credentials = request.app.state.credentials
+    return credentials
+
+
+def get_idempotency(request: Request) -> IdempotencyStore:
+    store: IdempotencyStore = request.app.state.idempotency
+    return store
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(401, "unauthorized", detail, {"WWW-Authenticate": 'Bearer realm="yishi"'})
+
+
+def get_actor(
+    credentials: Annotated[Credentials, Depends(get_credentials)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    """The actor of a live bearer token; 401 otherwise (there is no anonymous access)."""
+    if bearer is None or bearer.scheme.lower() != "bearer":
+        raise unauthorized("a bearer token is required")
+    actor = credentials.authenticate(bearer.credentials)
+    if actor is None:
+        raise unauthorized("the token is unknown or revoked")
+    return actor
+
+
+def get_admin(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+    """Credential management is the admin's (管理员); the domain checks erasure itself."""
+    if actor.role is not Role.ADMIN:
+        raise Problem(403, "forbidden_role", "only an admin manages credentials", role=actor.role)
+    return actor
+
+
+CasesDep = Annotated[Cases, Depends(get_cases)]
+CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
+IdempotencyDep = Annotated[IdempotencyStore, Depends(get_idempotency)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
+AdminDep = Annotated[Actor, Depends(get_admin)]

@@ -1,0 +1,210 @@
+"""Idempotency-Key: a retried append returns the first answer and appends nothing (幂等).
+
+Each key is claimed with an INSERT before the command runs, in a table beside the events
+(``yishi_idempotency``), so it survives restarts and two concurrent requests with the same
+key cannot both run the command: the one whose INSERT wins runs it and stores its answer;
+the others wait for that answer and replay it. The same key with a different request is
+422. Keys belong to one credential. See docs/adr/0010-idempotency.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.responses import JSONResponse, Response
+
+from api.http.problems import PROBLEM_JSON, Problem, problem_of
+from domain.errors import DomainError
+from domain.storage import Database
+
+TABLE = "yishi_idempotency"
+PENDING = "pending"
+DONE = "done"
+MAX_KEY_LENGTH = 200
+#: A claim older than this whose answer never came (its process died) may be taken over.
+STALE_AFTER_SECONDS = 120.0
+
+
+@dataclass
+class Answer:
+    """An HTTP answer that can be stored and replayed byte for byte."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = "application/json"
+
+    def response(self, replayed: bool = False) -> Response:
+        headers = dict(self.headers)
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return JSONResponse(
+            self.body, status_code=self.status, headers=headers, media_type=self.media_type
+        )
+
+    @classmethod
+    def of_problem(cls, problem: Problem) -> Answer:
+        return cls(problem.status, problem.body(), dict(problem.headers), PROBLEM_JSON)
+
+
+def fingerprint(*parts: object) -> str:
+    """A digest of what makes two requests "the same": method, path, If-Match, body."""
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise Problem(
+            400, "invalid_idempotency_key",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
+        )
+    return key
+
+
+class IdempotencyStore:
+    """Claimed keys and their stored answers."""
+
+    def __init__(self, db: Database, wait_seconds: float = 10.0) -> None:
+        self._db = db
+        self._table = db.table(TABLE)
+        self._wait = wait_seconds
+        db.create(
+            f"CREATE TABLE IF NOT EXISTS {self._table} ("
+            " credential_id text NOT NULL,"
+            " idem_key text NOT NULL,"
+            " fingerprint text NOT NULL,"
+            " state text NOT NULL,"
+            " status integer,"
+            " answer text,"
+            " claimed_at double precision NOT NULL,"
+            " PRIMARY KEY (credential_id, idem_key))"
+        )
+
+    def respond(
+        self,
+        credential_id: str,
+        key: str | None,
+        request_fingerprint: str,
+        produce: Callable[[], Answer],
+    ) -> Response:
+        """Run ``produce`` once per key; replay its answer to every retry."""
+        if key is None:
+            return _run(produce).response()
+        key = check_key(key)
+        if self._claim(credential_id, key, request_fingerprint):
+            return self.respond_claimed(credential_id, key, produce)
+        return self._replay(credential_id, key, request_fingerprint, produce)
+
+    # Internals -------------------------------------------------------------------------
+
+    def _claim(self, credential_id: str, key: str, request_fingerprint: str) -> bool:
+        with self._db.transaction() as curs:
+            curs.execute(
+                f"INSERT INTO {self._table} (credential_id, idem_key, fingerprint, state,"
+                " claimed_at) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (credential_id, idem_key) DO NOTHING RETURNING idem_key",
+                (credential_id, key, request_fingerprint, PENDING, time.time()),
+            )
+            return len(curs.fetchall()) == 1
+
+    def _take_over(self, credential_id: str, key: str, request_fingerprint: str) -> bool:
+        """Claim a key whose first request died before answering."""
+        now = time.time()
+        with self._db.transaction() as curs:
+            curs.execute(
+                f"UPDATE {self._table} SET claimed_at = %s WHERE credential_id = %s"
+                " AND idem_key = %s AND fingerprint = %s AND state = %s AND claimed_at < %s"
+                " RETURNING idem_key",
+                (now, credential_id, key, request_fingerprint, PENDING,
+                 now - STALE_AFTER_SECONDS),
+            )
+            return len(curs.fetchall()) == 1
+
+    def _release(self, credential_id: str, key: str) -> None:
+        self._db.execute(
+            f"DELETE FROM {self._table} WHERE credential_id = %s AND idem_key = %s AND state = %s",
+            (credential_id, key, PENDING),
+        )
+
+    def _complete(self, credential_id: str, key: str, answer: Answer) -> None:
+        stored = json.dumps(
+            {"body": answer.body, "headers": answer.headers, "media_type": answer.media_type},
+            ensure_ascii=False,
+        )
+        self._db.execute(
+            f"UPDATE {self._table} SET state = %s, status = %s, answer = %s"
+            " WHERE credential_id = %s AND idem_key = %s",
+            (DONE, answer.status, stored, credential_id, key),
+        )
+
+    def _read(self, credential_id: str, key: str) -> tuple[Any, ...] | None:
+        rows = self._db.execute(
+            f"SELECT fingerprint, state, status, answer FROM {self._table}"
+            " WHERE credential_id = %s AND idem_key = %s",
+            (credential_id, key),
+        )
+        return rows[0] if rows else None
+
+    def _replay(
+        self,
+        credential_id: str,
+        key: str,
+        request_fingerprint: str,
+        produce: Callable[[], Answer],
+    ) -> Response:
+        deadline = time.monotonic() + self._wait
+        delay = 0.01
+        while True:
+            row = self._read(credential_id, key)
+            if row is None:  # the first request failed and released the key: try again
+                if self._claim(credential_id, key, request_fingerprint):
+                    return self.respond_claimed(credential_id, key, produce)
+                continue
+            stored_fingerprint, state, status, stored = row
+            if stored_fingerprint != request_fingerprint:
+                raise Problem(
+                    422, "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different request",
+                )
+            if state == DONE:
+                answer = json.loads(stored)
+                return Answer(
+                    int(status), answer["body"], answer["headers"], answer["media_type"]
+                ).response(replayed=True)
+            if self._take_over(credential_id, key, request_fingerprint):
+                return self.respond_claimed(credential_id, key, produce)
+            if time.monotonic() > deadline:
+                raise Problem(
+                    409, "idempotency_in_progress",
+                    "the first request with this Idempotency-Key is still running",
+                    {"Retry-After": "1"},
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    def respond_claimed(
+        self, credential_id: str, key: str, produce: Callable[[], Answer]
+    ) -> Response:
+        try:
+            answer = _run(produce)
+        except BaseException:
+            self._release(credential_id, key)
+            raise
+        self._complete(credential_id, key, answer)
+        return answer.response()
+
+
+def _run(produce: Callable[[], Answer]) -> Answer:
+    """The command's answer; a refusal is an answer too (and is replayed like one)."""
+    try:
+        return produce()
+    except DomainError as error:
+        return Answer.of_problem(problem_of(error))
+    except Problem as problem:
+        return Answer.of_problem(problem)

@@ -1,0 +1,175 @@
+"""Every error as RFC 9457 problem details (application/problem+json) with a stable code.
+
+Domain refusals map to one status each (docs/adr/0011-error-codes.md); framework errors
+(404, 405, validation) are rewritten into the same shape; anything unexpected is a 500
+problem without a trace. Routes raise ``Problem`` for errors of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import (
+    CaseNotFound,
+    DomainError,
+    InvalidEventData,
+    InvalidTransition,
+    OutOfScope,
+    PermissionDenied,
+    RuleViolated,
+    UnknownEventType,
+    VersionConflict,
+)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://yishi.example/problems/"
+log = logging.getLogger("yishi.http")
+
+TITLES: dict[int, str] = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+#: One status per domain refusal. OutOfScope is 403 on writes; reads turn it into 404.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    CaseNotFound: 404,
+    UnknownEventType: 422,
+    InvalidEventData: 422,
+    InvalidTransition: 409,
+    RuleViolated: 409,
+    PermissionDenied: 403,
+    OutOfScope: 403,
+    VersionConflict: 412,
+}
+
+
+class Problem(Exception):
+    """An error answer: status, stable code, detail and extension members."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "type": TYPE_BASE + self.code,
+            "title": TITLES.get(self.status, "Error"),
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+            **self.extra,
+        }
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            self.body(), status_code=self.status, headers=self.headers, media_type=PROBLEM_JSON
+        )
+
+
+def problem_of(error: DomainError) -> Problem:
+    """The problem a domain refusal answers with."""
+    status = next(
+        (s for cls, s in DOMAIN_STATUS.items() if isinstance(error, cls)), 409
+    )
+    extra: dict[str, Any] = {}
+    if isinstance(error, InvalidEventData):
+        extra = {"errors": _field_errors_from_domain(error.errors)}
+    elif isinstance(error, UnknownEventType):
+        extra = {"known": list(error.known)}
+    elif isinstance(error, InvalidTransition):
+        extra = {"event_type": error.event_type, "step": str(error.step),
+                 "allowed": list(error.allowed)}
+    elif isinstance(error, RuleViolated):
+        extra = {"event_type": error.event_type, "step": str(error.step), "rule": error.rule}
+    elif isinstance(error, PermissionDenied):
+        extra = {"event_type": error.event_type, "role": str(error.role), "reason": error.reason}
+    elif isinstance(error, VersionConflict):
+        extra = {"expected_version": error.expected, "current_version": error.current}
+    headers = {"ETag": f'"{error.current}"'} if isinstance(error, VersionConflict) else None
+    return Problem(status, error.code, str(error), headers, **extra)
+
+
+def not_found(case_id: object) -> Problem:
+    return Problem(404, CaseNotFound.code, f"case {case_id} not found")
+
+
+def _field_errors_from_domain(errors: dict[str, str]) -> list[dict[str, str]]:
+    return [{"field": name, "message": message} for name, message in errors.items()]
+
+
+def _validation_problem(error: RequestValidationError) -> Problem:
+    fields: list[dict[str, str]] = []
+    for item in error.errors():
+        kind = str(item.get("type", ""))
+        loc = [str(part) for part in item.get("loc", ())]
+        if kind == "json_invalid":
+            return Problem(400, "malformed_json", "the request body is not valid JSON")
+        if kind == "union_tag_invalid":
+            tag = item.get("ctx", {}).get("tag", "")
+            return Problem(
+                422, UnknownEventType.code, f"unknown event type {tag!r}",
+                errors=[{"field": "type", "message": "not an event type of the catalogue"}],
+            )
+        # Hide the model name pydantic puts in the location of union members.
+        loc = [part for part in loc if not part[:1].isupper() or part in ("type",)]
+        fields.append({"field": ".".join(loc), "message": str(item.get("msg", "invalid"))})
+    names = ", ".join(sorted({f["field"] for f in fields})) or "the request"
+    return Problem(422, "invalid_data", f"invalid: {names}", errors=fields)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem."""
+
+    @app.exception_handler(Problem)
+    def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(DomainError)
+    def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_of(exc).response()
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_problem(exc).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+        code = codes.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
+        if exc.status_code == 404:
+            detail = f"no resource at {request.url.path}"
+        headers = dict(exc.headers or {})
+        return Problem(exc.status_code, code, detail, headers).response()
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return Problem(500, "internal_error", "an unexpected error occurred").response()

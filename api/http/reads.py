@@ -1,0 +1,32 @@
+"""Reading a case for one reader: out of scope reads as not found (no existence leak)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from api.http.problems import Problem, not_found
+from domain.application import Cases
+from domain.case import Case
+from domain.errors import OutOfScope
+from domain.model import Actor
+
+
+def read_case(
+    cases: Cases,
+    case_id: UUID,
+    reader: Actor,
+    version: int | None = None,
+    as_of: datetime | None = None,
+) -> Case:
+    if as_of is not None and as_of.tzinfo is None:
+        raise Problem(422, "invalid_data", "as_of needs a time zone",
+                      errors=[{"field": "as_of", "message": "a time needs a time zone"}])
+    try:
+        case = cases.get_case(case_id, version=version, as_of=as_of, reader=reader)
+    except OutOfScope:
+        raise not_found(case_id) from None
+    if version is not None and case.version < version and as_of is None:
+        raise Problem(404, "version_not_found", f"case {case_id} has no version {version}",
+                      current_version=case.version)
+    return case

@@ -1,0 +1,30 @@
+"""The problem responses each route documents in OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.http.models import ProblemOut
+from api.http.problems import PROBLEM_JSON
+
+_WHAT = {
+    400: "Malformed request: JSON, If-Match or Idempotency-Key (problem+json)",
+    401: "No valid bearer token (problem+json)",
+    403: "The token's role or scope does not allow this (problem+json)",
+    404: "No such case, or not in the token's scope (problem+json)",
+    409: "invalid_transition or rule_violated: the step or a rule refuses the event",
+    412: "version_conflict: If-Match names another version; current_version in the body",
+    413: "The request body is larger than the limit (problem+json)",
+    422: "The payload breaks the schema; errors name the fields (problem+json)",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "model": ProblemOut,
+            "description": _WHAT[status],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemOut"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,141 @@
+"""Appending events to a case, and the global log for integrations (事件)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.http.auth import ActorDep, CasesDep, IdempotencyDep, SettingsDep
+from api.http.idempotency import Answer, fingerprint
+from api.http.models import APPEND_EXAMPLES, AppendEvent, LogOut, wire_data
+from api.http.problems import Problem
+from api.http.responses import problems
+from api.http.routes_cases import IdempotencyKey
+from api.http.views import appended_out, event_out
+from domain.application import Cases, StoredCaseEvent
+from domain.case import Case, event_type_of
+from domain.errors import CaseNotFound, VersionConflict
+from domain.model import Actor
+
+router = APIRouter(tags=["events"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(description='Append only if the case is at this version: "<version>" (乐观锁)',
+           max_length=100),
+]
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an If-Match header names; None for no header or ``*``."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    text = if_match.strip().removeprefix("W/").strip().strip('"')
+    if not text.isdigit() or len(text) > 9:
+        raise Problem(400, "invalid_if_match", 'If-Match must be a version: "<version>"')
+    return int(text)
+
+
+@router.post(
+    "/cases/{case_id}/events",
+    status_code=201,
+    response_model=None,
+    summary="Append an event to a case (记录事件)",
+    responses={
+        201: {
+            "description": "The appended event and the case's new step",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/AppendedOut"}}
+            },
+        },
+        **problems(400, 401, 403, 404, 409, 412, 413, 422),
+    },
+)
+def append_event(
+    case_id: UUID,
+    body: Annotated[AppendEvent, Body(openapi_examples=APPEND_EXAMPLES)],
+    cases: CasesDep,
+    actor: ActorDep,
+    idempotency: IdempotencyDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Append one event of the domain catalogue. The step, the role and the scope decide;
+    a refusal appends nothing. The actor is always the token's, never the body's."""
+    expected = expected_version(if_match)
+    event_type: str = body.type
+    data = wire_data(body.data)
+
+    def produce() -> Answer:
+        try:
+            recorded = cases.record(case_id, event_type, data, actor, expected_version=expected)
+        except VersionConflict as conflict:
+            if expected is not None:
+                raise
+            raise Problem(409, "concurrent_update",
+                          "other writers kept changing the case; retry",
+                          {"Retry-After": "0"}, current_version=conflict.current) from None
+        payload = appended_out(cases, recorded.event, recorded.case, actor).model_dump(mode="json")
+        return Answer(201, payload, {"ETag": f'"{recorded.event.version}"',
+                                     "Location": f"/cases/{case_id}"})
+
+    digest = fingerprint("POST", f"/cases/{case_id}/events", expected, event_type, data)
+    return idempotency.respond(actor.id, idempotency_key, digest, produce)  # type: ignore[return-value]
+
+
+@router.get(
+    "/events",
+    response_model=LogOut,
+    summary="The global log from a position, in order, within the token's scope (全局日志)",
+    responses=problems(401, 422),
+)
+def read_log(
+    request: Request,
+    cases: CasesDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    after: Annotated[int, Query(ge=0, le=2**62, description="Position to read after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Most events to return")] = 100,
+) -> LogOut:
+    limit = min(limit, settings.max_page)
+    scopes: dict[UUID, tuple[str, str]] = request.app.state.case_scopes
+    head = cases.head_position()
+    events = []
+    scanned = after
+    for _round in range(20):
+        page = cases.recorder.select_notifications(start=scanned + 1, limit=limit)
+        for notification in page:
+            scanned = notification.id
+            event = cases.mapper.to_domain_event(notification)
+            if not isinstance(event, Case.Event):
+                continue
+            if _covers(cases, scopes, actor, event):
+                stored = StoredCaseEvent.of(event, notification.id)
+                events.append(event_out(cases, stored, actor))
+                if len(events) >= limit:
+                    break
+        if len(events) >= limit or len(page) < limit:
+            break
+    return LogOut(events=events, count=len(events), after=after, next_after=scanned, head=head,
+                  limit=limit)
+
+
+def _covers(cases: Cases, scopes: dict[UUID, tuple[str, str]], actor: Actor, event: Any) -> bool:
+    if actor.is_district_wide:
+        return True
+    case_id = event.originator_id
+    scope = scopes.get(case_id)
+    if scope is None:
+        if event_type_of(event) == "ProblemReported":
+            scope = (event.data["compound_id"], event.data["community_id"])
+        else:
+            try:
+                case = cases.get_case(case_id)
+            except CaseNotFound:
+                return False
+            scope = (case.compound_id, case.community_id)
+        scopes[case_id] = scope  # a case never changes compound or community
+    return actor.covers(*scope)
