@@ -49,7 +49,10 @@ class Cursor:
 
     @property
     def rowcount(self) -> int:
-        return int(getattr(self._raw, "rowcount", -1))
+        # The library's SQLite transaction yields its own wrapper, which has no rowcount:
+        # read the sqlite3 cursor inside it (else every UPDATE would report -1 rows).
+        raw = getattr(self._raw, "sqlite_cursor", self._raw)
+        return int(getattr(raw, "rowcount", -1))
 
     @property
     def raw(self) -> Any:
