@@ -34,7 +34,8 @@ from domain.privacy import SubjectKeys, seal, unseal
 from domain.storage import Database
 
 #: How often a command without If-Match is re-decided when another writer got in first.
-_HEAD_RETRIES = 5
+#: Each round of a race has one winner, so n concurrent writers need up to n attempts.
+_HEAD_RETRIES = 64
 
 
 @dataclass(frozen=True)
