@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
@@ -18,8 +19,6 @@ def _pg_table(url: str) -> str:
 def read_row(url: str, case_id: UUID, version: int) -> tuple[str, bytes]:
     """The stored topic and state of one event."""
     if url.startswith("sqlite:"):
-        import sqlite3
-
         with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
             row = conn.execute(
                 "SELECT topic, state FROM stored_events"
@@ -40,8 +39,6 @@ def read_row(url: str, case_id: UUID, version: int) -> tuple[str, bytes]:
 def write_row(url: str, case_id: UUID, version: int, topic: str, state: bytes) -> None:
     """Overwrite one stored event's topic and state in place."""
     if url.startswith("sqlite:"):
-        import sqlite3
-
         conn = sqlite3.connect(url.removeprefix("sqlite:///"))
         with conn:
             changed = conn.execute(

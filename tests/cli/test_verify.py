@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from uuid import UUID
 
@@ -71,7 +72,8 @@ def test_one_altered_byte_in_a_middle_event_is_named_by_case_and_version(
     victim, bystander = two_closed_cases(durable_url, app_factory, clock)
     topic, state = read_row(durable_url, victim, MIDDLE)
     tampered = altered_byte(state, marker, offset)
-    assert tampered != state and len(tampered) == len(state)
+    assert tampered != state
+    assert len(tampered) == len(state)
     write_row(durable_url, victim, MIDDLE, topic, tampered)
 
     status, out = verify(durable_url, capsys)
@@ -113,8 +115,6 @@ def test_a_deleted_middle_event_is_found_missing(
     sqlite_url: str, app_factory: AppFactory, clock: ManualClock,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import sqlite3
-
     victim, _ = two_closed_cases(sqlite_url, app_factory, clock)
     with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
         conn.execute("DELETE FROM stored_events WHERE originator_id = ? AND originator_version = ?",
