@@ -18,6 +18,7 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     serve.add_argument("--no-projections", action="store_true",
                        help="do not run the projections in this process")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(run=run_serve)
 
 
@@ -35,5 +36,5 @@ def run_serve(args: argparse.Namespace) -> int:
     parse_database_url(settings.database_url)  # a bad URL is one line, before uvicorn starts
     settings = replace(settings, projections=not args.no_projections)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, ws="none",
-                log_level="info", proxy_headers=False)
+                log_level="info", access_log=args.access_log, proxy_headers=False)
     return 0
