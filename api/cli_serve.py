@@ -28,12 +28,15 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from api.http.app import create_app  # noqa: PLC0415
     from api.http.settings import Settings  # noqa: PLC0415
+    from domain.application import open_cases  # noqa: PLC0415
     from domain.config import parse_database_url  # noqa: PLC0415
 
     settings = Settings()
     if args.database_url:
         settings = replace(settings, database_url=args.database_url)
-    parse_database_url(settings.database_url)  # a bad URL is one line, before uvicorn starts
+    # A bad URL or an unreachable store is one line on stderr, before uvicorn starts.
+    parse_database_url(settings.database_url)
+    open_cases(settings.database_url).close()
     settings = replace(settings, projections=not args.no_projections)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, ws="none",
                 log_level="info", access_log=args.access_log, proxy_headers=False)
