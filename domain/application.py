@@ -126,11 +126,12 @@ class Cases(Application[UUID]):
         contact = clean.pop("reporter", None)
         case_id = case_id or uuid4()
         now = self.clock.now()
-        sealed = None
+        # Decide first: a refused report (role, scope) must leave no subject key behind.
+        case = Case.report(case_id, clean, actor, now)
         if contact is not None:
             subject = f"resident:{actor.id}" if actor.role is Role.RESIDENT else f"report:{case_id}"
             sealed = seal(subject, self.keys.key_for(subject, now), contact)
-        case = Case.report(case_id, clean, actor, now, sealed)
+            case = Case.report(case_id, clean, actor, now, sealed)
         return self._save(case)
 
     def record(

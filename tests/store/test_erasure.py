@@ -8,8 +8,8 @@ import pytest
 
 from domain.application import Cases
 from domain.clock import ManualClock
-from domain.errors import PermissionDenied
-from domain.model import Step
+from domain.errors import OutOfScope, PermissionDenied
+from domain.model import Actor, Role, Step
 from tests.conftest import People, report_data
 from tests.domain.helpers import state_of
 from tests.stories import advance, open_case
@@ -63,3 +63,18 @@ def test_only_an_admin_may_erase_personal_data(
     with pytest.raises(PermissionDenied):
         app.erase_subject("resident:resident-1", actor)  # type: ignore[arg-type]
     assert app.reporter_of(app.get_case(case_id)) == {"name": "张三", "phone": "13800000000"}
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [People.property, Actor("resident-9", Role.RESIDENT, frozenset({"OTHER"}))],
+    ids=["a-role-that-may-not-report", "a-resident-of-another-compound"],
+)
+def test_a_refused_report_leaves_no_personal_data_key_behind(
+    store_url: str, app_factory: AppFactory, actor: Actor
+) -> None:
+    app = app_factory(store_url)
+    with pytest.raises((PermissionDenied, OutOfScope)):
+        app.report_problem(actor, report_data())
+    assert app.db.execute(f"SELECT subject_id FROM {app.db.table('yishi_subject_keys')}") == []
+    assert list(app.case_ids()) == []
