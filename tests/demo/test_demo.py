@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.cli import main
-from api.demo import YEAR, build_district, generate
+from api.demo import YEAR, Progress, build_district, generate
 from domain.application import Cases, StoredCaseEvent, open_cases
 from domain.catalogue import Category
 from domain.clock import ManualClock
@@ -181,3 +182,36 @@ def test_a_small_district_on_postgresql_equals_the_one_in_memory(pg_url: str) ->
     finally:
         stored.close()
         reference.close()
+
+
+class FakeTerminal(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere(tty: bool) -> None:
+    stream = FakeTerminal(tty)
+    progress = Progress(200, "cases", stream=stream, quiet_for=0.0, every=0.0)
+    progress(100, 1600)
+    progress(200, 3200)
+    text = stream.getvalue()
+    if tty:
+        assert text.startswith("\r[")
+        assert "100%" in text
+        assert text.endswith("\n")
+    else:
+        assert text.splitlines()[0].startswith("demo: 100/200 cases")
+        assert "\r" not in text
+
+
+def test_progress_stays_silent_when_the_work_is_quick() -> None:
+    stream = FakeTerminal(True)
+    progress = Progress(10, stream=stream)
+    progress(5)
+    progress(10)
+    assert stream.getvalue() == ""
