@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
+import sqlite3
 import sys
 from typing import Any
+
+import psycopg
+from eventsourcing.persistence import PersistenceError
 
 from api.cli import CommandError, open_store
 from projections import store
@@ -52,11 +57,6 @@ def _database_error(error: BaseException) -> CommandError:
 
 
 def _is_database_error(error: BaseException) -> bool:
-    import sqlite3
-
-    import psycopg
-    from eventsourcing.persistence import PersistenceError
-
     return isinstance(error, psycopg.Error | sqlite3.Error | PersistenceError | OSError)
 
 
@@ -78,10 +78,8 @@ def run_follow(args: argparse.Namespace) -> int:
             raise _database_error(error) from None
         raise
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing a lost connection may fail too
             cases.close()
-        except Exception:  # noqa: S110 - closing a lost connection may fail too
-            pass
     return 0
 
 

@@ -163,6 +163,32 @@ def apply_event(
     if facts.first_response_at is None and event.actor_role != "resident":
         facts.first_response_at = at
 
+    deadline_inputs_changed = _apply_data(facts, kind, data, at)
+    loop = loop_kind(kind, data)
+    if loop is not None:
+        facts.loops.append([loop, at])
+
+    before, after = event.step_before, event.step_after
+    if after != before:
+        if facts.visits and facts.visits[-1][2] is None:
+            facts.visits[-1][2] = at
+        facts.step = after
+        facts.step_entered_at = at
+        if after == Step.CLOSED:
+            resolution = data.get("resolution") or _CLOSING_RESOLUTION.get(kind)
+            facts.resolution = resolution
+            facts.closed_at = at
+            facts.closures.append([at, None, resolution])
+        else:
+            facts.visits.append([after, at, None, []])
+        deadline_inputs_changed = True
+    if deadline_inputs_changed:
+        _note_deadline(facts, limits, at)
+    return facts
+
+
+def _apply_data(facts: CaseFacts, kind: str, data: dict[str, Any], at: int) -> bool:
+    """What the event's data changes in the facts; True when the deadline may change."""
     deadline_inputs_changed = False
     if kind == "ReportMerged":
         facts.support_count += 1
@@ -187,27 +213,7 @@ def apply_event(
         facts.reopen_count += 1
         if facts.closures:
             facts.closures[-1][1] = at
-    loop = loop_kind(kind, data)
-    if loop is not None:
-        facts.loops.append([loop, at])
-
-    before, after = event.step_before, event.step_after
-    if after != before:
-        if facts.visits and facts.visits[-1][2] is None:
-            facts.visits[-1][2] = at
-        facts.step = after
-        facts.step_entered_at = at
-        if after == Step.CLOSED:
-            resolution = data.get("resolution") or _CLOSING_RESOLUTION.get(kind)
-            facts.resolution = resolution
-            facts.closed_at = at
-            facts.closures.append([at, None, resolution])
-        else:
-            facts.visits.append([after, at, None, []])
-        deadline_inputs_changed = True
-    if deadline_inputs_changed:
-        _note_deadline(facts, limits, at)
-    return facts
+    return deadline_inputs_changed
 
 
 #: The resolution of a closing event whose data does not name one (as the aggregate does).

@@ -105,7 +105,10 @@ class _Where:
             return
         ors: list[str] = []
         params: list[Any] = []
-        for column, values in (("compound_id", scope.compounds), ("community_id", scope.communities)):
+        for column, values in (
+            ("compound_id", scope.compounds),
+            ("community_id", scope.communities),
+        ):
             if values:
                 ors.append(f"{column} IN ({', '.join(['%s'] * len(values))})")
                 params.extend(sorted(values))
@@ -181,8 +184,8 @@ def period_key(reported_at_us: int, period: str) -> str:
 def _group_spec(group_by: str | Sequence[str] | None, period: str | None) -> list[str]:
     names = []
     for name in _as_list(group_by):
-        for part in name.split(","):
-            part = part.strip()
+        for raw in name.split(","):
+            part = raw.strip()
             if not part:
                 continue
             if part not in GROUP_KEYS:
@@ -237,7 +240,7 @@ def _cohort(
             + where.sql,
             where.params,
         ).fetchall()
-    return position, [_Row(*row[:8], json.loads(row[8])) for row in rows]  # type: ignore[misc]
+    return position, [_Row(*row[:8], json.loads(row[8])) for row in rows]  # type: ignore[call-arg]
 
 
 def _groups(
@@ -394,13 +397,13 @@ def steps(
             if when <= at:
                 loops[kind] += 1
     result = []
-    for step_name in backlog:
+    for step_name, waiting in backlog.items():
         spent = durations[step_name]
         median = statistics.median(spent) if spent else None
         p90 = percentile(spent, 0.9)
         result.append({
             "step": step_name,
-            "backlog": backlog[step_name],
+            "backlog": waiting,
             "overdue": overdue[step_name],
             "time_in_step": {
                 "count": len(spent),

@@ -16,6 +16,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
+from psycopg.sql import SQL, Identifier
+
 from domain.application import Cases
 from projections import store
 from projections.runner import DEFAULT_BATCH, Runner
@@ -157,14 +160,8 @@ def _listen(cases: Cases) -> Any:
     channel = getattr(cases.recorder, "channel_name", None)
     if cases.db.dialect != "postgres" or datastore is None or channel is None:
         return None
-    import psycopg
-    from psycopg.sql import SQL, Identifier
-
-    conn = psycopg.connect(
-        dbname=datastore.dbname, host=datastore.host, port=datastore.port,
-        user=datastore.user, password=datastore.password, autocommit=True,
-        connect_timeout=10,
-    )
+    params = {k: v for k, v in datastore.pool.kwargs.items() if k != "row_factory"}
+    conn = psycopg.connect(**params, autocommit=True, connect_timeout=10)
     conn.execute(SQL("LISTEN {0}").format(Identifier(channel)))
     return conn
 
