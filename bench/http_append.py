@@ -39,7 +39,7 @@ REPORT = {"compound_id": "JX", "community_id": "C1", "title": "bench", "descript
 COMMUNITY = Actor("bench-community", Role.COMMUNITY)
 
 
-def parallel(threads: int, per_thread: int, work: Callable[[int, int], None]) -> float:
+def parallel(threads: int, per_thread: int, work: Callable[[int, int], object]) -> float:
     """Events per second of ``threads`` threads each doing ``per_thread`` appends."""
     barrier = threading.Barrier(threads + 1)
 
