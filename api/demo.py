@@ -22,12 +22,15 @@ import base64
 import bisect
 import hashlib
 import heapq
+import itertools
 import json
+import multiprocessing
 import random
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
@@ -38,6 +41,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from domain.application import Cases
 from domain.case import Case, merge_cases
 from domain.catalogue import canonical_time
+from domain.deadlines import TimeLimits
 from domain.model import Actor, Role
 from domain.privacy import ALGORITHM, KEYS_TABLE
 
@@ -700,34 +704,17 @@ def report_times(seed: int, count: int, now: datetime) -> list[datetime]:
 
 
 class DistrictSimulation:
-    """Simulates a district's cases chunk by chunk and saves each chunk in one transaction."""
+    """Simulates a district's cases, one chunk at a time, as aggregates not yet saved."""
 
-    def __init__(self, app: Cases, seed: int, now: datetime, cases: int,
-                 chunk: int = CHUNK) -> None:
-        self.app = app
+    def __init__(self, seed: int, now: datetime, cases: int) -> None:
         self.seed = seed
         self.now = now
         self.count = cases
-        self.chunk = chunk
         self.district = build_district(seed)
         self.people = {c.id: people_of(c) for c in self.district.compounds}
         compound_weights = [c.buildings ** 0.7 for c in self.district.compounds]
         self._compound_cum = _cumulative(compound_weights)
-        self.summary = Summary()
-
-    def run(self, progress: Callable[[int, int], None] | None = None) -> Summary:
-        started = time.perf_counter()
-        times = report_times(self.seed, self.count, self.now)
-        for first in range(0, self.count, self.chunk):
-            indices = range(first, min(first + self.chunk, self.count))
-            cases, keys = self.simulate(indices, times)
-            self._store_keys(keys)
-            self._tally(cases)
-            self.app.save(*cases)
-            if progress:
-                progress(indices.stop, self.summary.events)
-        self.summary.seconds = time.perf_counter() - started
-        return self.summary
+        self.times = report_times(seed, cases, now)
 
     def plan(self, index: int, reported_at: datetime) -> tuple[Plan, Problem, random.Random]:
         rng = random.Random(f"case:{self.seed}:{index}")  # noqa: S311
@@ -739,14 +726,14 @@ class DistrictSimulation:
                     self.people[compound.id])
         return plan, problem, rng
 
-    def simulate(self, indices: range, times: list[datetime]
-                 ) -> tuple[list[Case], dict[str, datetime]]:
+    def simulate(self, indices: range) -> tuple[list[Case], dict[str, datetime]]:
         """Run the stories of one chunk in time order; the cases with their pending events."""
         heap: list[tuple[datetime, int, Act]] = []
         stories: dict[int, Story] = {}
         cases: dict[int, Case] = {}
         by_compound: dict[str, list[int]] = {}
         keys: dict[str, datetime] = {}
+        times = self.times
         for index in indices:
             plan, problem, rng = self.plan(index, times[index])
             stories[index] = story(plan, problem, self.seed, rng)
@@ -787,47 +774,6 @@ class DistrictSimulation:
         merge_cases(duplicate, target, act.actor, act.at, act.data.get("note"))
         return True
 
-    def _store_keys(self, keys: dict[str, datetime]) -> None:
-        """The subjects' keys, as ``SubjectKeys.key_for`` stores them, in one transaction."""
-        if not keys:
-            return
-        table = self.app.db.table(KEYS_TABLE)
-        rows = [(subject, subject_key(self.seed, subject), at.isoformat())
-                for subject, at in keys.items()]
-        with self.app.db.transaction() as curs:
-            curs.executemany(
-                f"INSERT INTO {table} (subject_id, key_bytes, created_at) VALUES (%s, %s, %s)"
-                " ON CONFLICT (subject_id) DO NOTHING",
-                rows,
-            )
-
-    def _tally(self, cases: list[Case]) -> None:
-        s = self.summary
-        limits = self.app.limits
-        for case in cases:
-            s.cases += 1
-            s.events += case.version
-            s.categories[case.category] += 1
-            if case.assignment:
-                s.assignee_roles[case.assignment["assignee_role"]] += 1
-            if case.is_open:
-                s.open += 1
-                if limits.is_overdue(case, self.now):
-                    s.overdue += 1
-                    s.examples.setdefault("overdue", case.id)
-                else:
-                    s.examples.setdefault(f"open in {case.step.value}", case.id)
-            else:
-                resolution = str(case.resolution)
-                s.resolutions[resolution] += 1
-                s.examples.setdefault(resolution, case.id)
-            if case.reopen_count:
-                s.examples.setdefault("reopened", case.id)
-            s.first_report = min(filter(None, (s.first_report, case.reported_at)))
-            s.last_report = max(filter(None, (s.last_report, case.reported_at)))
-            s.event_types.update(type(event).__name__ for event in case.pending_events)
-
-
 def _cumulative(weights: list[float]) -> list[float]:
     total = sum(weights)
     running, result = 0.0, []
@@ -838,10 +784,110 @@ def _cumulative(weights: list[float]) -> list[float]:
     return result
 
 
+def _store_keys(app: Cases, seed: int, keys: dict[str, datetime]) -> None:
+    """The subjects' keys, as ``SubjectKeys.key_for`` stores them, in one transaction."""
+    if not keys:
+        return
+    table = app.db.table(KEYS_TABLE)
+    rows = [(subject, subject_key(seed, subject), at.isoformat())
+            for subject, at in keys.items()]
+    with app.db.transaction() as curs:
+        curs.executemany(
+            f"INSERT INTO {table} (subject_id, key_bytes, created_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (subject_id) DO NOTHING",
+            rows,
+        )
+
+
+def _tally(summary: Summary, limits: TimeLimits, now: datetime, cases: list[Case]) -> None:
+    """Count what a chunk holds (before it is saved: its events are still pending)."""
+    s = summary
+    for case in cases:
+        s.cases += 1
+        s.events += case.version
+        s.categories[case.category] += 1
+        if case.assignment:
+            s.assignee_roles[case.assignment["assignee_role"]] += 1
+        if case.is_open:
+            s.open += 1
+            if limits.is_overdue(case, now):
+                s.overdue += 1
+                s.examples.setdefault("overdue", case.id)
+            else:
+                s.examples.setdefault(f"open in {case.step.value}", case.id)
+        else:
+            resolution = str(case.resolution)
+            s.resolutions[resolution] += 1
+            s.examples.setdefault(resolution, case.id)
+        if case.reopen_count:
+            s.examples.setdefault("reopened", case.id)
+        s.first_report = min(filter(None, (s.first_report, case.reported_at)))
+        s.last_report = max(filter(None, (s.last_report, case.reported_at)))
+        s.event_types.update(type(event).__name__ for event in case.pending_events)
+
+
+
 def generate(app: Cases, *, cases: int, seed: int, now: datetime,
-             progress: Callable[[int, int], None] | None = None) -> Summary:
-    """Fill the application's store with a simulated district; what was generated."""
-    return DistrictSimulation(app, seed, now, cases).run(progress)
+             progress: Callable[[int, int], None] | None = None,
+             workers: int = 0, chunk: int = CHUNK) -> Summary:
+    """Fill the application's store with a simulated district; what was generated.
+
+    Each chunk of cases is saved with one ``app.save(*cases)``. With ``workers`` > 0 the
+    chunks are simulated in that many processes while this one saves them, in order; the
+    events are the same either way.
+    """
+    started = time.perf_counter()
+    summary = Summary()
+    chunks = [range(first, min(first + chunk, cases)) for first in range(0, cases, chunk)]
+    for simulated in _simulated(chunks, seed, now, cases, workers):
+        done, (aggregates, keys) = simulated
+        _store_keys(app, seed, keys)
+        _tally(summary, app.limits, now, aggregates)
+        app.save(*aggregates)
+        if progress:
+            progress(done, summary.events)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+Simulated = tuple[list[Case], dict[str, datetime]]
+
+
+def _simulated(chunks: list[range], seed: int, now: datetime, cases: int,
+               workers: int) -> Iterator[tuple[int, Simulated]]:
+    """Each chunk's cases, in order: simulated here, or in worker processes ahead of us."""
+    if workers <= 0 or len(chunks) < 2:
+        simulation = DistrictSimulation(seed, now, cases)
+        for indices in chunks:
+            yield indices.stop, simulation.simulate(indices)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding a pool
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(seed, now, cases)) as pool:
+        pending: deque[tuple[int, Future[Simulated]]] = deque()
+        upcoming = iter(chunks)
+        for indices in itertools.islice(upcoming, 2 * workers):
+            pending.append((indices.stop, pool.submit(_simulate_chunk, indices)))
+        while pending:
+            done, future = pending.popleft()
+            result = future.result()
+            following = next(upcoming, None)
+            if following is not None:  # keep a bounded number of chunks in flight
+                pending.append((following.stop, pool.submit(_simulate_chunk, following)))
+            yield done, result
+
+
+_worker: DistrictSimulation | None = None
+
+
+def _start_worker(seed: int, now: datetime, cases: int) -> None:
+    global _worker  # noqa: PLW0603 - one simulation per worker process
+    _worker = DistrictSimulation(seed, now, cases)
+
+
+def _simulate_chunk(indices: range) -> Simulated:
+    assert _worker is not None
+    return _worker.simulate(indices)
 
 
 # A tiny progress bar ------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Run on demand (not in CI):
 
     .venv/bin/python bench/verify.py [--cases 20000] [--seed 1] [--store sqlite|postgres|both]
-                                     [--postgres URL] [--profile]
+                                     [--postgres URL] [--workers 0] [--profile]
 
 For each store it loads a fresh district with ``api.demo.generate`` (an SQLite file in a
 temporary directory; a new PostgreSQL schema, dropped afterwards), reporting the load rate,
@@ -49,10 +49,12 @@ TARGET = 50_000
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def load(url: str, cases: int, seed: int) -> Cases:
+def load(url: str, cases: int, seed: int, workers: int) -> Cases:
     app = open_cases(url, clock=ManualClock(NOW))
-    summary = generate(app, cases=cases, seed=seed, now=NOW, progress=Progress(cases))
-    print(f"  load: {summary.cases:,} cases, {summary.events:,} events in "
+    summary = generate(app, cases=cases, seed=seed, now=NOW, progress=Progress(cases),
+                       workers=workers)
+    print(f"  load ({workers} worker processes): {summary.cases:,} cases, "
+          f"{summary.events:,} events in "
           f"{summary.seconds:.1f} s = {summary.cases / summary.seconds:,.0f} cases/s, "
           f"{summary.events / summary.seconds:,.0f} events/s")
     return app
@@ -194,6 +196,8 @@ def main() -> None:
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--postgres", default=os.environ.get(
         "YISHI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--workers", type=int, default=0,
+                        help="simulation processes for the load (see yishi demo --workers)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     print(f"bench/verify.py: {args.cases:,} cases, seed {args.seed}, {os.cpu_count()} cores")
@@ -201,7 +205,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / "bench.db")
             print(f"SQLite ({path})")
-            app = load(f"sqlite:///{path}", args.cases, args.seed)
+            app = load(f"sqlite:///{path}", args.cases, args.seed, args.workers)
             report("sqlite", app, baseline_sqlite(path), lambda: lean_sqlite(path),
                    args.profile)
             app.close()
@@ -211,7 +215,8 @@ def main() -> None:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         try:
             print(f"PostgreSQL ({args.postgres}, schema {schema})")
-            app = load(f"{args.postgres}?schema={schema}", args.cases, args.seed)
+            app = load(f"{args.postgres}?schema={schema}", args.cases, args.seed,
+                       args.workers)
             report("postgres", app, baseline_postgres(args.postgres, schema),
                    lambda: lean_postgres(args.postgres, schema), args.profile)
             app.close()

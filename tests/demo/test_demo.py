@@ -52,6 +52,17 @@ def test_the_same_seed_gives_the_same_events_and_another_seed_does_not() -> None
             app.close()
 
 
+def test_worker_processes_simulate_the_same_events() -> None:
+    here, there = open_cases("memory:"), open_cases("memory:")
+    try:
+        generate(here, cases=120, seed=5, now=NOW, chunk=40)
+        generate(there, cases=120, seed=5, now=NOW, chunk=40, workers=1)
+        assert heads(here) == heads(there)
+    finally:
+        here.close()
+        there.close()
+
+
 def test_every_chain_verifies(district: Cases) -> None:
     reports = list(district.verify_all())
     assert len(reports) == 300
