@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 from uuid import UUID
 
 from domain.application import Cases, open_cases
@@ -31,6 +32,13 @@ class CommandError(Exception):
     """A one-line message for standard error; the command exits with status 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``yishi: <what is wrong>``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"yishi: {message} (see '{self.prog} --help')\n")
+
+
 def case_id_arg(text: str) -> UUID:
     try:
         return UUID(text)
@@ -43,7 +51,7 @@ def open_store(args: argparse.Namespace) -> Cases:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="yishi",
         description="yishi (议事): cases through the eight-step deliberation method, "
         "as immutable and verifiable event streams.",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from api.cli import case_id_arg, open_store
+from api.cli import CommandError, case_id_arg, open_store
 from domain.application import ChainReport
 from domain.case import Case
 from domain.summaries import summarise
@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
 
 def run_replay(args: argparse.Namespace) -> int:
     if args.version is not None and args.version < 1:
-        raise SystemExit("yishi: --version must be 1 or more")
+        raise CommandError("--version must be 1 or more")
     app = open_store(args)
     steps = app.replay(args.case_id, up_to=args.version)
     out = sys.stdout
@@ -48,12 +48,18 @@ def run_replay(args: argparse.Namespace) -> int:
         )
     _event, state = steps[-1]
     out.write(f"\nstate after version {state.version}:\n")
-    for key, value in describe(state, app.reporter_of(state) is not None).items():
+    for key, value in describe(state, app.reporter_of(state)).items():
         out.write(f"  {key}: {value}\n")
     return 0
 
 
-def describe(case: Case, has_reporter: bool) -> dict[str, Any]:
+def describe(case: Case, reporter: dict[str, Any] | None) -> dict[str, Any]:
+    if reporter is None:
+        contact = "-"
+    elif reporter.get("erased"):
+        contact = "erased (personal data shredded)"
+    else:
+        contact = "sealed (personal data)"
     return {
         "step": case.step.value,
         "status": "open" if case.is_open else "closed",
@@ -64,7 +70,7 @@ def describe(case: Case, has_reporter: bool) -> dict[str, Any]:
         "category": case.category,
         "support": case.support_count,
         "assignment": case.assignment or "-",
-        "reporter": "sealed (personal data)" if has_reporter else "-",
+        "reporter": contact,
         "head hash": case.head_hash,
     }
 

@@ -12,6 +12,7 @@ from api.cli import main
 from domain.application import Cases
 from domain.clock import ManualClock
 from domain.model import Step
+from tests.conftest import People
 from tests.stories import advance, open_case
 
 AppFactory = Callable[[str], Cases]
@@ -105,8 +106,30 @@ def test_a_malformed_case_id_is_refused_with_exit_status_2(
         main(["--database-url", sqlite_url, command, "not-a-uuid"])
     assert exited.value.code == 2
     err = capsys.readouterr().err
-    # argparse adds its usage line before the message; the message is the last line
-    assert err.strip().splitlines()[-1].endswith("'not-a-uuid' is not a case id (a UUID)")
+    assert "'not-a-uuid' is not a case id (a UUID)" in one_line_error(err)
+
+
+def test_a_version_below_one_is_a_one_line_error(
+    sqlite_url: str, closed_case: UUID, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run(capsys, "--database-url", sqlite_url, "replay", str(closed_case),
+                           "--version", "0")
+    assert status == 2
+    assert out == ""
+    assert one_line_error(err) == "yishi: --version must be 1 or more"
+
+
+def test_replay_after_erasure_says_the_contact_is_erased(
+    sqlite_url: str, app_factory: AppFactory, closed_case: UUID,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = app_factory(sqlite_url)
+    reporter = app.get_case(closed_case).reporter
+    assert reporter is not None
+    app.erase_subject(reporter["subject_id"], People.admin)
+    status, out, _ = run(capsys, "--database-url", sqlite_url, "replay", str(closed_case))
+    assert status == 0
+    assert "  reporter: erased (personal data shredded)" in out
 
 
 @pytest.mark.parametrize(
