@@ -13,7 +13,7 @@ and the same in SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -35,6 +35,43 @@ LOOP_KINDS: tuple[str, ...] = (
     "failed_supervisions",
     "reopenings",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    """What the folds read of a case event: the stored event's fields, and its type name.
+
+    The runner builds these straight from the stored JSON (no domain-event object), or from
+    a decoded ``Case.Event`` with ``of``; the folds see no difference.
+    """
+
+    type: str
+    originator_id: str
+    originator_version: int
+    timestamp: datetime
+    actor_id: str
+    actor_role: str
+    step_before: str | None
+    step_after: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, event: Case.Event) -> EventView:
+        return cls(
+            type=event_type_of(event),
+            originator_id=str(event.originator_id),
+            originator_version=event.originator_version,
+            timestamp=event.timestamp,
+            actor_id=event.actor_id,
+            actor_role=event.actor_role,
+            step_before=event.step_before,
+            step_after=event.step_after,
+            data=event.data,
+            prev_hash=event.prev_hash,
+            hash=event.hash,
+        )
 
 
 def us(moment: datetime) -> int:
@@ -105,11 +142,15 @@ class CaseFacts:
         return "closed" if self.step == Step.CLOSED else "open"
 
     def to_state(self) -> dict[str, Any]:
-        return asdict(self)
+        """A JSON-ready dict of every field (lists shared, not copied: serialise at once)."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> CaseFacts:
         return cls(**state)
+
+
+_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CaseFacts))
 
 
 def _deadline(facts: CaseFacts, limits: TimeLimits) -> int | None:
@@ -130,17 +171,17 @@ def _deadline(facts: CaseFacts, limits: TimeLimits) -> int | None:
 
 
 def apply_event(
-    facts: CaseFacts | None, event: Case.Event, position: int, limits: TimeLimits
+    facts: CaseFacts | None, event: EventView, position: int, limits: TimeLimits
 ) -> CaseFacts:
     """The facts about a case after one more of its events (a pure fold step)."""
-    kind = event_type_of(event)
+    kind = event.type
     data = event.data
     at = us(event.timestamp)
     if facts is None:
         if kind != "ProblemReported":
             raise ValueError(f"case {event.originator_id} starts with {kind}, not ProblemReported")
         facts = CaseFacts(
-            case_id=str(event.originator_id),
+            case_id=event.originator_id,
             version=event.originator_version,
             step=event.step_after,
             compound_id=data["compound_id"],
@@ -266,12 +307,12 @@ AUDIT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def audit_row(event: Case.Event, position: int, facts: CaseFacts) -> AuditRow:
+def audit_row(event: EventView, position: int, facts: CaseFacts) -> AuditRow:
     """The audit-trail row of an event; ``facts`` gives the case's compound and community."""
-    kind = event_type_of(event)
+    kind = event.type
     return AuditRow(
         position=position,
-        case_id=str(event.originator_id),
+        case_id=event.originator_id,
         version=event.originator_version,
         type=kind,
         step_before=event.step_before,

@@ -189,8 +189,9 @@ def rebuild(
     """
     db = cases.db
     store.ensure_base(db)
-    generation = store.new_generation(db)
+    generation = store.new_generation(db, indexes=False)
     runner = Runner(cases, batch_size=batch_size, generation=generation, keep_facts=True)
+    indexed = False
     started = time.perf_counter()
     events = 0
     while True:
@@ -199,11 +200,17 @@ def rebuild(
         if on_batch is not None and result.events:
             on_batch(result.events, result.position)
         if result.events == 0 or result.position >= cases.head_position():
+            if not indexed:  # built once, in bulk, rather than row by row
+                with db.transaction() as cur:
+                    store.create_indexes(db, cur, generation)
+                indexed = True
+                continue
             with db.transaction() as cur:
                 locked = store.lock_positions(db, cur, generation)
                 if min(locked.values()) >= cases.head_position():
                     dropped = store.switch_generation(db, cur, generation)
                     break
+    runner.close()
     elapsed = time.perf_counter() - started
     return {"generation": generation, "events": events, "seconds": elapsed,
             "events_per_second": events / elapsed if elapsed > 0 else None, "dropped": dropped}

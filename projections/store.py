@@ -67,11 +67,12 @@ def ensure_base(db: Database) -> int:
         return 1
 
 
-def _create_generation(db: Database, cur: Cursor, generation: int) -> None:
+def _create_generation(
+    db: Database, cur: Cursor, generation: int, *, indexes: bool = True
+) -> None:
     big = _big(db)
     cases = cases_table(db, generation)
     audit = audit_table(db, generation)
-    suffix = f"g{generation}"
     cur.execute(
         f"CREATE TABLE IF NOT EXISTS {cases} (case_id TEXT PRIMARY KEY, version INTEGER NOT NULL,"
         " step TEXT NOT NULL, status TEXT NOT NULL, resolution TEXT, compound_id TEXT NOT NULL,"
@@ -89,6 +90,21 @@ def _create_generation(db: Database, cur: Cursor, generation: int) -> None:
         f" recorded_at {big} NOT NULL, summary TEXT NOT NULL, prev_hash TEXT NOT NULL,"
         " hash TEXT NOT NULL, compound_id TEXT NOT NULL, community_id TEXT NOT NULL)"
     )
+    if indexes:
+        create_indexes(db, cur, generation)
+    for projection in PROJECTIONS:
+        cur.execute(
+            f"INSERT INTO {db.table('proj_tracking')} (generation, projection, position) "
+            "VALUES (%s, %s, 0) ON CONFLICT (generation, projection) DO NOTHING",
+            (generation, projection),
+        )
+
+
+def create_indexes(db: Database, cur: Cursor, generation: int) -> None:
+    """The indexes the queries use (a rebuild creates them once it has caught up)."""
+    cases = cases_table(db, generation)
+    audit = audit_table(db, generation)
+    suffix = f"g{generation}"
     for table, name, columns in (
         (cases, f"proj_cases_{suffix}_compound", "compound_id, reported_at"),
         (cases, f"proj_cases_{suffix}_community", "community_id, reported_at"),
@@ -99,12 +115,6 @@ def _create_generation(db: Database, cur: Cursor, generation: int) -> None:
         (audit, f"proj_audit_{suffix}_time", "recorded_at"),
     ):
         cur.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON {table} ({columns})')
-    for projection in PROJECTIONS:
-        cur.execute(
-            f"INSERT INTO {db.table('proj_tracking')} (generation, projection, position) "
-            "VALUES (%s, %s, 0) ON CONFLICT (generation, projection) DO NOTHING",
-            (generation, projection),
-        )
 
 
 def current_generation(db: Database, cur: Cursor | None = None) -> int:
@@ -116,7 +126,7 @@ def current_generation(db: Database, cur: Cursor | None = None) -> int:
     return int(db.execute(sql)[0][0])
 
 
-def new_generation(db: Database) -> int:
+def new_generation(db: Database, *, indexes: bool = True) -> int:
     """Create the tables of a fresh generation (one more than any so far) and return it."""
     with db.transaction() as cur:
         if db.dialect == "postgres":
@@ -125,7 +135,7 @@ def new_generation(db: Database) -> int:
             f"SELECT MAX(generation) FROM {db.table('proj_tracking')}"
         ).fetchone()
         generation = int(row[0] or 0) + 1 if row else 1
-        _create_generation(db, cur, generation)
+        _create_generation(db, cur, generation, indexes=indexes)
         return generation
 
 
@@ -231,14 +241,29 @@ def write_batch(
 ) -> None:
     """Persist one batch: the changed cases, the new audit rows and the new position."""
     if facts:
+        table = cases_table(db, generation)
         columns = ", ".join(CASE_COLUMNS)
-        marks = ", ".join(["%s"] * len(CASE_COLUMNS))
         updates = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
-        cur.executemany(
-            f"INSERT INTO {cases_table(db, generation)} ({columns}) VALUES ({marks}) "
-            f"ON CONFLICT (case_id) DO UPDATE SET {updates}",
-            [_case_row(f) for f in facts],
-        )
+        upsert = f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
+        if db.dialect == "postgres":
+            # COPY into a per-connection staging table, then one upsert statement.
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS proj_cases_stage (LIKE {table})"
+                " ON COMMIT DELETE ROWS"
+            )
+            with cur.raw.copy(f"COPY proj_cases_stage ({columns}) FROM STDIN") as copy:
+                for f in facts:
+                    copy.write_row(_case_row(f))
+            cur.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM proj_cases_stage "
+                + upsert
+            )
+        else:
+            marks = ", ".join(["%s"] * len(CASE_COLUMNS))
+            cur.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks}) {upsert}",
+                [_case_row(f) for f in facts],
+            )
     if audit:
         table = audit_table(db, generation)
         columns = ", ".join(AUDIT_COLUMNS)
