@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 class ProjectionService:
     """The read models of one application, kept up to date by a background thread."""
 
+    name = "projections"
+
     def __init__(
         self, cases: Cases, *, batch_size: int = DEFAULT_BATCH, interval: float = 0.2
     ) -> None:

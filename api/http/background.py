@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from projections.service import ProjectionService
+
 if TYPE_CHECKING:
     from api.http.settings import Settings
     from domain.application import Cases
@@ -22,5 +24,5 @@ class Service(Protocol):
 
 
 def background_services(cases: Cases, settings: Settings) -> list[Service]:
-    """The services to run beside the server; none yet (projections will come here)."""
-    return []
+    """The services to run beside the server: the projections, in a background thread."""
+    return [ProjectionService(cases)]

@@ -1,0 +1,282 @@
+"""Reads of the projections: the case list, the audit trail and the figures (看板).
+
+Every answer says how fresh it is: ``position`` (what the projections have processed) and
+``head`` (the log's last position), in the body and in the ``X-Projection-Position`` and
+``X-Log-Head`` headers. ``?min_position=N`` waits (at most 5 s) until the projections have
+processed position N, for read-your-writes after an append; the answer then comes anyway,
+with ``X-Projection-Reached: true|false`` (and its ``position``) saying whether it includes
+position N. Every read is limited to the reader's scope.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from api.http.auth import ActorDep, CasesDep
+from api.http.problems import Problem
+from api.http.responses import problems
+from domain.application import Cases
+from projections import queries
+from projections.queries import QueryError, Scope
+from projections.service import ProjectionService
+
+router = APIRouter(tags=["projections"])
+
+#: The errors these reads answer with.
+_RESPONSES: dict[int | str, dict[str, Any]] = problems(401, 422)
+
+#: The longest a request waits for ``min_position``.
+MAX_WAIT_SECONDS = 5.0
+
+Texts = Annotated[list[str] | None, Query()]
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="Wait (at most 5 s) until the projections have processed this "
+          "position of the global log (read-your-writes)"),
+]
+Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
+When = Annotated[datetime | None, Query(description="RFC 3339 time with a time zone")]
+
+
+def _time(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise Problem(422, "invalid_data", f"{name} needs a time zone",
+                      errors=[{"field": name, "message": "a time needs a time zone"}])
+    return value
+
+
+def _texts(values: list[str] | None) -> list[str]:
+    """Repeated parameters and comma-separated lists both work: ?compound=A&compound=B,C."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def _wait(request: Request, cases: Cases, position: int | None) -> dict[str, str]:
+    """Wait (bounded) until the projections reach ``position``; headers saying if they did.
+
+    A position beyond the log's head is not waited for. Without a projection service in
+    this process the tracked position is polled, giving up early when it has not moved for
+    a second (nobody is projecting, e.g. ``serve --no-projections`` and no ``run``).
+    """
+    if position is None:
+        return {}
+    service = next((s for s in getattr(request.app.state, "services", [])
+                    if isinstance(s, ProjectionService)), None)
+    fresh = queries.freshness(cases)
+    reached = fresh["position"] >= position
+    if not reached and position <= fresh["head"]:
+        if service is not None:
+            reached = service.wait_for(position, MAX_WAIT_SECONDS)
+        else:
+            reached = _poll(cases, position, fresh["position"])
+    return {"X-Projection-Reached": "true" if reached else "false"}
+
+
+def _poll(cases: Cases, position: int, seen: int) -> bool:
+    deadline = time.monotonic() + MAX_WAIT_SECONDS
+    moved_at = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - moved_at < 1.0:
+        time.sleep(0.05)
+        now = queries.freshness(cases)["position"]
+        if now >= position:
+            return True
+        if now != seen:
+            seen, moved_at = now, time.monotonic()
+    return False
+
+
+def _answer(payload: dict[str, Any], extra: dict[str, str]) -> JSONResponse:
+    return JSONResponse(payload, headers={**_fresh_headers(payload), **extra})
+
+
+def _fresh_headers(payload: dict[str, Any]) -> dict[str, str]:
+    return {"X-Projection-Position": str(payload["position"]), "X-Log-Head": str(payload["head"])}
+
+
+def _run(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = call(*args, **kwargs)
+    except QueryError as error:
+        raise Problem(422, "invalid_query", str(error)) from None
+    return result
+
+
+@router.get("/cases", summary="The case list (案件列表): filtered, sorted, paginated",
+            responses=_RESPONSES)
+def list_cases(
+    request: Request,
+    cases: CasesDep,
+    actor: ActorDep,
+    step: Texts = None,
+    status: Annotated[Literal["open", "closed"] | None, Query()] = None,
+    resolution: Texts = None,
+    compound: Texts = None,
+    community: Texts = None,
+    category: Texts = None,
+    channel: Texts = None,
+    overdue: Annotated[bool | None, Query(description="past the current step's deadline")] = None,
+    text: Annotated[str | None, Query(max_length=200, description="in the title")] = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: When = None,
+    sort: Annotated[str, Query(description="reported_at, updated_at, deadline, support_count "
+                               "or position; - for descending")] = "-reported_at",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    min_position: MinPosition = None,
+) -> JSONResponse:
+    """Cases from the case projection; ``overdue`` is computed now. Answers ``{"data",
+    "count", "limit", "offset", "position", "head"}``."""
+    waited = _wait(request, cases, min_position)
+    return _answer(_run(
+        queries.list_cases, cases, Scope.of(actor), step=_texts(step), status=status,
+        resolution=_texts(resolution), compound=_texts(compound), community=_texts(community),
+        category=_texts(category), channel=_texts(channel), overdue=overdue, text=text,
+        from_=_time("from", from_), to=_time("to", to), sort=sort, limit=limit, offset=offset,
+    ), waited)
+
+
+@router.get("/audit", summary="The global audit trail (审计轨迹); ?format=csv",
+            responses=_RESPONSES)
+def audit(
+    request: Request,
+    cases: CasesDep,
+    actor: ActorDep,
+    case_id: Annotated[str | None, Query(max_length=64)] = None,
+    actor_id: Annotated[str | None, Query(max_length=200)] = None,
+    role: Texts = None,
+    type: Texts = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: When = None,
+    after: Annotated[int, Query(ge=0, description="positions after this one")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    format: Format = "json",
+    min_position: MinPosition = None,
+) -> Response:
+    """One row per event in global order; JSON pages (``next_after``) or the whole matching
+    trail as CSV with a header row."""
+    waited = _wait(request, cases, min_position)
+    filters: dict[str, Any] = {
+        "case_id": case_id, "actor_id": actor_id, "actor_role": _texts(role),
+        "event_type": _texts(type), "from_": _time("from", from_), "to": _time("to", to),
+    }
+    scope = Scope.of(actor)
+    if format == "csv":
+        fresh = queries.freshness(cases)
+        lines: Iterator[str] = queries.audit_csv(cases, scope, after=after, **filters)
+        return StreamingResponse(
+            lines, media_type="text/csv; charset=utf-8",
+            headers={**_fresh_headers(fresh), **waited,
+                     "Content-Disposition": 'attachment; filename="audit.csv"'},
+        )
+    return _answer(_run(queries.audit, cases, scope, after=after, limit=limit, **filters), waited)
+
+
+def _figures(
+    payload: dict[str, Any], format: str, name: str, waited: dict[str, str]
+) -> Response:
+    if format == "csv":
+        return Response(
+            queries.figures_csv(payload), media_type="text/csv; charset=utf-8",
+            headers={**_fresh_headers(payload), **waited,
+                     "Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return _answer(payload, waited)
+
+
+def _stats_filters(
+    compound: list[str] | None, community: list[str] | None, category: list[str] | None,
+    channel: list[str] | None, from_: datetime | None, to: datetime | None,
+    as_of: datetime | None,
+) -> dict[str, Any]:
+    return {
+        "compound": _texts(compound), "community": _texts(community),
+        "category": _texts(category), "channel": _texts(channel),
+        "from_": _time("from", from_), "to": _time("to", to), "as_of": _time("as_of", as_of),
+    }
+
+
+GroupBy = Annotated[list[str] | None, Query(
+    description="compound, community, category, channel, assignee, period (comma-separated "
+    "or repeated)")]
+Period = Annotated[Literal["day", "week", "month", "quarter", "year"] | None, Query()]
+
+
+@router.get("/stats/closure", summary="Closure figures (办结率, 解决率, 响应率 ...)",
+            responses=_RESPONSES)
+def closure(
+    request: Request,
+    cases: CasesDep,
+    actor: ActorDep,
+    group_by: GroupBy = None,
+    period: Period = None,
+    compound: Texts = None,
+    community: Texts = None,
+    category: Texts = None,
+    channel: Texts = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: When = None,
+    as_of: When = None,
+    format: Format = "json",
+    min_position: MinPosition = None,
+) -> Response:
+    """For the cases reported in [from, to), as of a moment (default now); see metrics.md
+    and docs/adr/0021-metric-definitions.md."""
+    waited = _wait(request, cases, min_position)
+    payload = _run(queries.closure, cases, Scope.of(actor), group_by=_texts(group_by),
+                   period=period, **_stats_filters(compound, community, category, channel,
+                                                   from_, to, as_of))
+    return _figures(payload, format, "closure", waited)
+
+
+@router.get("/stats/steps", summary="Flow through the steps: backlog, overdue, time, loops",
+            responses=_RESPONSES)
+def steps(
+    request: Request,
+    cases: CasesDep,
+    actor: ActorDep,
+    compound: Texts = None,
+    community: Texts = None,
+    category: Texts = None,
+    channel: Texts = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: When = None,
+    as_of: When = None,
+    format: Format = "json",
+    min_position: MinPosition = None,
+) -> Response:
+    """Per step: backlog, overdue, time in step (count, mean, median, p90); and the loops."""
+    waited = _wait(request, cases, min_position)
+    payload = _run(queries.steps, cases, Scope.of(actor),
+                   **_stats_filters(compound, community, category, channel, from_, to, as_of))
+    return _figures(payload, format, "steps", waited)
+
+
+@router.get("/stats/satisfaction", summary="Satisfaction (满意率)",
+            responses=_RESPONSES)
+def satisfaction(
+    request: Request,
+    cases: CasesDep,
+    actor: ActorDep,
+    group_by: GroupBy = None,
+    period: Period = None,
+    compound: Texts = None,
+    community: Texts = None,
+    category: Texts = None,
+    channel: Texts = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: When = None,
+    as_of: When = None,
+    format: Format = "json",
+    min_position: MinPosition = None,
+) -> Response:
+    """Each resident's latest rating per case; (satisfied + basically_satisfied) / ratings."""
+    waited = _wait(request, cases, min_position)
+    payload = _run(queries.satisfaction, cases, Scope.of(actor), group_by=_texts(group_by),
+                   period=period, **_stats_filters(compound, community, category, channel,
+                                                   from_, to, as_of))
+    return _figures(payload, format, "satisfaction", waited)
