@@ -69,7 +69,7 @@ def run_follow(args: argparse.Namespace) -> int:
     def stop(_signum: int, _frame: Any) -> None:
         stopping["now"] = True
 
-    signal.signal(signal.SIGTERM, stop)
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         follow(cases, batch_size=args.batch_size, interval=args.interval,
                should_stop=lambda: stopping["now"], exit_at_head=args.exit_at_head)
@@ -78,6 +78,7 @@ def run_follow(args: argparse.Namespace) -> int:
             raise _database_error(error) from None
         raise
     finally:
+        signal.signal(signal.SIGTERM, previous)
         with contextlib.suppress(Exception):  # closing a lost connection may fail too
             cases.close()
     return 0
