@@ -14,6 +14,7 @@ locked first: a batch is applied exactly once, also with two runners or after a 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -42,8 +43,19 @@ def _big(db: Database) -> str:
     return "BIGINT" if db.dialect == "postgres" else "INTEGER"
 
 
-def ensure_base(db: Database) -> int:
-    """Create the pointer and tracking tables, and generation 1 on first use; the current one."""
+#: Databases whose base tables are known to exist (checked once per process).
+_READY: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def ensure_base(db: Database) -> None:
+    """Create the pointer and tracking tables, and generation 1, on first use."""
+    if db in _READY:
+        return
+    _create_base(db)
+    _READY.add(db)
+
+
+def _create_base(db: Database) -> int:
     big = _big(db)
     with db.transaction() as cur:
         if db.dialect == "postgres":
