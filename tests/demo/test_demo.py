@@ -136,6 +136,25 @@ def test_reports_span_the_year_before_now_and_nothing_happens_after_it(
         assert times == sorted(times)
 
 
+def test_the_seasons_show_rain_in_summer_heating_in_winter_and_planting_in_spring(
+    histories: list[list[StoredCaseEvent]],
+) -> None:
+    by_season: dict[str, Counter[str]] = {"spring": Counter(), "summer": Counter(),
+                                          "winter": Counter()}
+    seasons = {3: "spring", 4: "spring", 5: "spring", 6: "summer", 7: "summer", 8: "summer",
+               12: "winter", 1: "winter", 2: "winter"}
+    for events in histories:
+        season = seasons.get((events[0].recorded_at + timedelta(hours=8)).month)
+        if season:
+            title = events[0].data["title"]
+            words = ("漏水", "污水", "暖气", "种")
+            by_season[season].update(word for word in words if word in title)
+    summer, winter, spring = by_season["summer"], by_season["winter"], by_season["spring"]
+    assert summer["漏水"] + summer["污水"] > 3 * (winter["漏水"] + winter["污水"])
+    assert winter["暖气"] > 3 * summer["暖气"]
+    assert spring["种"] > winter["种"]
+
+
 def test_reporter_contacts_are_sealed_and_open_with_the_stored_keys(district: Cases) -> None:
     sealed = [case for case_id in district.case_ids()
               if (case := district.get_case(case_id)).reporter is not None]
