@@ -31,6 +31,7 @@ import psycopg
 from domain.application import Cases, open_cases
 from domain.case import Case
 from domain.model import Actor, Role
+from projections import queries
 from projections.service import rebuild
 
 BASE = os.environ.get("YISHI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -146,6 +147,17 @@ def main() -> None:
         rebuild_rate = result["events"] / result["seconds"]
         print(f"rebuild:        {result['events']} events in {result['seconds']:.2f} s = "
               f"{rebuild_rate:,.0f} events/s")
+        for label, call in (
+            ("closure by compound and month", lambda: queries.closure(
+                app, group_by=["compound"], period="month")),
+            ("steps", lambda: queries.steps(app)),
+            ("satisfaction by category", lambda: queries.satisfaction(app, group_by="category")),
+            ("case list, text search", lambda: queries.list_cases(app, text="problem 19")),
+            ("audit trail of one actor", lambda: queries.audit(app, actor_id="party-1")),
+        ):
+            began = time.perf_counter()
+            call()
+            print(f"query {label}: {(time.perf_counter() - began) * 1000:.0f} ms")
         rows, seconds = raw_baseline(args.url, schema, args.batch_size, copy=False)
         many_rate = rows / seconds
         print(f"raw executemany: {rows} rows in {seconds:.2f} s = {many_rate:,.0f} rows/s")

@@ -213,13 +213,17 @@ class _Row:
     assignee_role: str | None
     reported_at: int
     first_response_at: int | None
-    state: dict[str, Any]
+    facts: tuple[Any, ...]
 
 
 def _cohort(
-    cases: Cases, scope: Scope, filters: Filters, as_of_us: int
+    cases: Cases, scope: Scope, filters: Filters, as_of_us: int, *facts: str
 ) -> tuple[int, list[_Row]]:
-    """The cases reported in the window (and by ``as_of``) that the reader may see."""
+    """The cases reported in the window (and by ``as_of``) that the reader may see.
+
+    ``facts`` names the JSON columns of per-case facts the figure needs (closures, visits,
+    loops, ratings): only those are read and parsed.
+    """
     store.ensure_base(cases.db)
     where = _Where()
     where.scope(scope)
@@ -236,11 +240,15 @@ def _cohort(
         generation, position = _freshness(cases, cur)
         rows = cur.execute(
             "SELECT case_id, compound_id, community_id, category, channel, assignee_role,"
-            f" reported_at, first_response_at, state FROM {store.cases_table(cases.db, generation)}"
+            f" reported_at, first_response_at, {', '.join(facts)}"
+            f" FROM {store.cases_table(cases.db, generation)}"
             + where.sql,
             where.params,
         ).fetchall()
-    return position, [_Row(*row[:8], json.loads(row[8])) for row in rows]  # type: ignore[call-arg]
+    return position, [
+        _Row(*row[:8], tuple(json.loads(v) for v in row[8:]))  # type: ignore[call-arg]
+        for row in rows
+    ]
 
 
 def _groups(
@@ -294,7 +302,7 @@ def closure(
     at = _as_of(cases, as_of)
     filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
                       _as_list(channel), from_, to)
-    position, rows = _cohort(cases, scope, filters, at)
+    position, rows = _cohort(cases, scope, filters, at, "closures")
     overall = cases.limits.overall // timedelta(microseconds=1)
     response = cases.limits.response // timedelta(microseconds=1)
     groups = []
@@ -303,7 +311,7 @@ def closure(
         closed = on_time = ever_closed = reopened = responded = 0
         durations: list[int] = []
         for row in members:
-            closures = row.state["closures"]
+            closures = row.facts[0]
             active = None
             for closed_at, reopened_at, resolution in closures:
                 if closed_at <= at and (reopened_at is None or reopened_at > at):
@@ -374,13 +382,14 @@ def steps(
     at = _as_of(cases, as_of)
     filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
                       _as_list(channel), from_, to)
-    position, rows = _cohort(cases, scope, filters, at)
+    position, rows = _cohort(cases, scope, filters, at, "visits", "loops")
     backlog = {s.value: 0 for s in WORKING_STEPS}
     overdue = {s.value: 0 for s in WORKING_STEPS}
     durations: dict[str, list[int]] = {s.value: [] for s in WORKING_STEPS}
     loops = dict.fromkeys(LOOP_KINDS, 0)
     for row in rows:
-        for step, entered, left, deadlines in row.state["visits"]:
+        visits, case_loops = row.facts
+        for step, entered, left, deadlines in visits:
             if entered > at:
                 continue
             if left is not None and left <= at:
@@ -393,7 +402,7 @@ def steps(
                     deadline = value
             if deadline is not None and at > deadline:
                 overdue[step] += 1
-        for kind, when in row.state["loops"]:
+        for kind, when in case_loops:
             if when <= at:
                 loops[kind] += 1
     result = []
@@ -440,13 +449,13 @@ def satisfaction(
     at = _as_of(cases, as_of)
     filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
                       _as_list(channel), from_, to)
-    position, rows = _cohort(cases, scope, filters, at)
+    position, rows = _cohort(cases, scope, filters, at, "ratings")
     groups = []
     for key, members in _groups(rows, keys, period).items():
         counts = dict.fromkeys(SATISFACTIONS, 0)
         for row in members:
             live: dict[str, str] = {}
-            for resident, value, when in row.state["ratings"]:
+            for resident, value, when in row.facts[0]:
                 if when <= at:
                     live[resident] = value
             for value in live.values():

@@ -27,7 +27,7 @@ CASE_COLUMNS: tuple[str, ...] = (
     "case_id", "version", "step", "status", "resolution", "compound_id", "community_id",
     "category", "channel", "title", "assignee", "assignee_role", "reported_at", "updated_at",
     "closed_at", "step_entered_at", "deadline", "support_count", "reopen_count",
-    "first_response_at", "last_position", "state",
+    "first_response_at", "last_position", "closures", "visits", "loops", "ratings", "state",
 )
 
 
@@ -93,7 +93,8 @@ def _create_generation(
         f" reported_at {big} NOT NULL, updated_at {big} NOT NULL, closed_at {big},"
         f" step_entered_at {big} NOT NULL, deadline {big}, support_count INTEGER NOT NULL,"
         f" reopen_count INTEGER NOT NULL, first_response_at {big}, last_position {big} NOT NULL,"
-        " state TEXT NOT NULL)"
+        " closures TEXT NOT NULL, visits TEXT NOT NULL, loops TEXT NOT NULL,"
+        " ratings TEXT NOT NULL, state TEXT NOT NULL)"
     )
     cur.execute(
         f"CREATE TABLE IF NOT EXISTS {audit} (position {big} PRIMARY KEY, case_id TEXT NOT NULL,"
@@ -239,8 +240,13 @@ def _case_row(facts: CaseFacts) -> tuple[Any, ...]:
         facts.assignee, facts.assignee_role, facts.reported_at, facts.updated_at,
         facts.closed_at, facts.step_entered_at, facts.deadline, facts.support_count,
         facts.reopen_count, facts.first_response_at, facts.last_position,
-        json.dumps(facts.to_state(), ensure_ascii=False, separators=(",", ":")),
+        _json(facts.closures), _json(facts.visits), _json(facts.loops), _json(facts.ratings),
+        _json(facts.to_state()),
     )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def write_batch(
