@@ -142,15 +142,19 @@ class CaseFacts:
         return "closed" if self.step == Step.CLOSED else "open"
 
     def to_state(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field (lists shared, not copied: serialise at once)."""
-        return {name: getattr(self, name) for name in _FIELD_NAMES}
+        """A JSON-ready dict of the scalar fields; the four lists are stored on their own."""
+        return {name: getattr(self, name) for name in _SCALAR_NAMES}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> CaseFacts:
         return cls(**state)
 
 
-_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(CaseFacts))
+#: The list fields, each stored in a column of its own (the figures read just one).
+LIST_FIELDS: tuple[str, ...] = ("closures", "visits", "loops", "ratings")
+_SCALAR_NAMES: tuple[str, ...] = tuple(
+    f.name for f in fields(CaseFacts) if f.name not in LIST_FIELDS
+)
 
 
 def _deadline(facts: CaseFacts, limits: TimeLimits) -> int | None:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from domain.storage import Cursor, Database
-from projections.fold import AUDIT_COLUMNS, AuditRow, CaseFacts
+from projections.fold import AUDIT_COLUMNS, LIST_FIELDS, AuditRow, CaseFacts
 
 PROJECTIONS: tuple[str, ...] = ("cases", "audit")
 
@@ -219,17 +219,22 @@ def load_facts(
     step = 500
     for i in range(0, len(ids), step):
         chunk = ids[i : i + step]
+        columns = "case_id, state, closures, visits, loops, ratings"
         if db.dialect == "postgres":
             rows = cur.execute(
-                f"SELECT case_id, state FROM {table} WHERE case_id = ANY(%s)", (chunk,)
+                f"SELECT {columns} FROM {table} WHERE case_id = ANY(%s)", (chunk,)
             ).fetchall()
         else:
             marks = ", ".join(["%s"] * len(chunk))
             rows = cur.execute(
-                f"SELECT case_id, state FROM {table} WHERE case_id IN ({marks})", chunk
+                f"SELECT {columns} FROM {table} WHERE case_id IN ({marks})", chunk
             ).fetchall()
-        for case_id, state in rows:
-            found[str(case_id)] = CaseFacts.from_state(json.loads(state))
+        for case_id, state, *lists in rows:
+            found[str(case_id)] = CaseFacts.from_state({
+                **json.loads(state),
+                **{name: json.loads(value) for name, value in zip(LIST_FIELDS, lists,
+                                                                   strict=True)},
+            })
     return found
 
 
