@@ -7,9 +7,9 @@ import sys
 from typing import Any
 
 from api.cli import CommandError, case_id_arg, open_store
-from domain.application import ChainReport
 from domain.case import Case
 from domain.summaries import summarise
+from domain.verification import ChainReport
 
 
 def register(subparsers: Any) -> None:
