@@ -13,7 +13,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from api.credentials import Credentials
-from api.http import problems, routes_admin, routes_cases, routes_events, routes_health
+from api.http import (
+    problems,
+    routes_admin,
+    routes_cases,
+    routes_events,
+    routes_health,
+    routes_projections,
+)
 from api.http.background import Service, background_services
 from api.http.guard import BodyGuard
 from api.http.idempotency import IdempotencyStore
@@ -26,6 +33,7 @@ ROUTERS: list[APIRouter] = [
     routes_events.router,
     routes_admin.router,
     routes_health.router,
+    routes_projections.router,
 ]
 
 DESCRIPTION = """\
