@@ -37,8 +37,8 @@ MAX_WAIT_SECONDS = 5.0
 Texts = Annotated[list[str] | None, Query()]
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, description="Wait (at most 5 s) until the projections have processed this "
-          "position of the global log (read-your-writes)"),
+    Query(ge=0, le=2**62, description="Wait (at most 5 s) until the projections have "
+          "processed this position of the global log (read-your-writes)"),
 ]
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 When = Annotated[datetime | None, Query(description="RFC 3339 time with a time zone")]
@@ -152,7 +152,7 @@ def audit(
     type: Texts = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: When = None,
-    after: Annotated[int, Query(ge=0, description="positions after this one")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62, description="positions after this one")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Format = "json",
     min_position: MinPosition = None,
