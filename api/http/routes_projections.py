@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.http.auth import ActorDep, CasesDep
@@ -188,11 +188,18 @@ def _figures(
     return _answer(payload, waited)
 
 
-def _stats_filters(
-    compound: list[str] | None, community: list[str] | None, category: list[str] | None,
-    channel: list[str] | None, from_: datetime | None, to: datetime | None,
-    as_of: datetime | None,
+def stats_filters(
+    compound: Texts = None,
+    community: Texts = None,
+    category: Texts = None,
+    channel: Texts = None,
+    from_: Annotated[datetime | None, Query(alias="from", description="reported at or after")]
+    = None,
+    to: Annotated[datetime | None, Query(description="reported before")] = None,
+    as_of: Annotated[datetime | None, Query(description="the figures as they were then")]
+    = None,
 ) -> dict[str, Any]:
+    """The filters every figure takes (the cohort and the moment), as one dependency."""
     return {
         "compound": _texts(compound), "community": _texts(community),
         "category": _texts(category), "channel": _texts(channel),
@@ -200,83 +207,51 @@ def _stats_filters(
     }
 
 
-GroupBy = Annotated[list[str] | None, Query(
-    description="compound, community, category, channel, assignee, period (comma-separated "
-    "or repeated)")]
-Period = Annotated[Literal["day", "week", "month", "quarter", "year"] | None, Query()]
+def grouping(
+    group_by: Annotated[list[str] | None, Query(
+        description="compound, community, category, channel, assignee, period "
+        "(comma-separated or repeated)")] = None,
+    period: Annotated[Literal["day", "week", "month", "quarter", "year"] | None, Query(
+        description="the period of the report date to group by (China time)")] = None,
+) -> dict[str, Any]:
+    return {"group_by": _texts(group_by), "period": period}
+
+
+StatsFilters = Annotated[dict[str, Any], Depends(stats_filters)]
+Grouping = Annotated[dict[str, Any], Depends(grouping)]
 
 
 @router.get("/stats/closure", summary="Closure figures (办结率, 解决率, 响应率 ...)",
             responses=_RESPONSES)
 def closure(
-    request: Request,
-    cases: CasesDep,
-    actor: ActorDep,
-    group_by: GroupBy = None,
-    period: Period = None,
-    compound: Texts = None,
-    community: Texts = None,
-    category: Texts = None,
-    channel: Texts = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: When = None,
-    as_of: When = None,
-    format: Format = "json",
-    min_position: MinPosition = None,
+    request: Request, cases: CasesDep, actor: ActorDep, filters: StatsFilters,
+    groups: Grouping, format: Format = "json", min_position: MinPosition = None,
 ) -> Response:
     """For the cases reported in [from, to), as of a moment (default now); see metrics.md
     and docs/adr/0021-metric-definitions.md."""
     waited = _wait(request, cases, min_position)
-    payload = _run(queries.closure, cases, Scope.of(actor), group_by=_texts(group_by),
-                   period=period, **_stats_filters(compound, community, category, channel,
-                                                   from_, to, as_of))
+    payload = _run(queries.closure, cases, Scope.of(actor), **groups, **filters)
     return _figures(payload, format, "closure", waited)
 
 
 @router.get("/stats/steps", summary="Flow through the steps: backlog, overdue, time, loops",
             responses=_RESPONSES)
 def steps(
-    request: Request,
-    cases: CasesDep,
-    actor: ActorDep,
-    compound: Texts = None,
-    community: Texts = None,
-    category: Texts = None,
-    channel: Texts = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: When = None,
-    as_of: When = None,
-    format: Format = "json",
-    min_position: MinPosition = None,
+    request: Request, cases: CasesDep, actor: ActorDep, filters: StatsFilters,
+    format: Format = "json", min_position: MinPosition = None,
 ) -> Response:
     """Per step: backlog, overdue, time in step (count, mean, median, p90); and the loops."""
     waited = _wait(request, cases, min_position)
-    payload = _run(queries.steps, cases, Scope.of(actor),
-                   **_stats_filters(compound, community, category, channel, from_, to, as_of))
+    payload = _run(queries.steps, cases, Scope.of(actor), **filters)
     return _figures(payload, format, "steps", waited)
 
 
-@router.get("/stats/satisfaction", summary="Satisfaction (满意率)",
-            responses=_RESPONSES)
+@router.get("/stats/satisfaction", summary="Satisfaction (满意率)", responses=_RESPONSES)
 def satisfaction(
-    request: Request,
-    cases: CasesDep,
-    actor: ActorDep,
-    group_by: GroupBy = None,
-    period: Period = None,
-    compound: Texts = None,
-    community: Texts = None,
-    category: Texts = None,
-    channel: Texts = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: When = None,
-    as_of: When = None,
-    format: Format = "json",
-    min_position: MinPosition = None,
+    request: Request, cases: CasesDep, actor: ActorDep, filters: StatsFilters,
+    groups: Grouping, format: Format = "json", min_position: MinPosition = None,
 ) -> Response:
     """Each resident's latest rating per case; (satisfied + basically_satisfied) / ratings."""
     waited = _wait(request, cases, min_position)
-    payload = _run(queries.satisfaction, cases, Scope.of(actor), group_by=_texts(group_by),
-                   period=period, **_stats_filters(compound, community, category, channel,
-                                                   from_, to, as_of))
+    payload = _run(queries.satisfaction, cases, Scope.of(actor), **groups, **filters)
     return _figures(payload, format, "satisfaction", waited)
