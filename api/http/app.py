@@ -24,8 +24,10 @@ from api.http import (
 from api.http.background import Service, background_services
 from api.http.guard import BodyGuard
 from api.http.idempotency import IdempotencyStore
+from api.http.routes_events import ScopeCache
 from api.http.settings import Settings, get_settings
 from domain.application import open_cases
+from domain.config import parse_database_url
 
 #: Every router of the API; projection routes (GET /cases, /audit, /stats) go here too.
 ROUTERS: list[APIRouter] = [
@@ -50,11 +52,13 @@ Authenticate with `Authorization: Bearer <token>` (from `yishi token create`). E
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    cases = open_cases(settings.database_url, clock=settings.clock)
+    store_kind = parse_database_url(settings.database_url).kind
+    cases = open_cases(settings.database_url, clock=settings.clock,
+                       group_commit=settings.group_commit_for(store_kind))
     app.state.cases = cases
     app.state.credentials = Credentials(cases.db)
     app.state.idempotency = IdempotencyStore(cases.db, settings.idempotency_wait_seconds)
-    app.state.case_scopes = {}
+    app.state.case_scopes = ScopeCache()
     services: list[Service] = background_services(cases, settings) if settings.projections else []
     started: list[Service] = []
     app.state.services = started

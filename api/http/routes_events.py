@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -101,7 +102,7 @@ def read_log(
     limit: Annotated[int, Query(ge=1, le=1000, description="Most events to return")] = 100,
 ) -> LogOut:
     limit = min(limit, settings.max_page)
-    scopes: dict[UUID, tuple[str, str]] = request.app.state.case_scopes
+    scopes: ScopeCache = request.app.state.case_scopes
     head = cases.head_position()
     events = []
     scanned = after
@@ -123,7 +124,21 @@ def read_log(
                   limit=limit)
 
 
-def _covers(cases: Cases, scopes: dict[UUID, tuple[str, str]], actor: Actor, event: Any) -> bool:
+class ScopeCache(OrderedDict[UUID, tuple[str, str]]):
+    """Each case's (compound, community), which never change: the least recently used are
+    forgotten past ``maxsize``, so the memory of a server does not grow with the store."""
+
+    def __init__(self, maxsize: int = 50_000) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def remember(self, case_id: UUID, scope: tuple[str, str]) -> None:
+        self[case_id] = scope
+        if len(self) > self.maxsize:
+            self.popitem(last=False)
+
+
+def _covers(cases: Cases, scopes: ScopeCache, actor: Actor, event: Any) -> bool:
     if actor.is_district_wide:
         return True
     case_id = event.originator_id
@@ -137,5 +152,5 @@ def _covers(cases: Cases, scopes: dict[UUID, tuple[str, str]], actor: Actor, eve
             except CaseNotFound:
                 return False
             scope = (case.compound_id, case.community_id)
-        scopes[case_id] = scope  # a case never changes compound or community
+        scopes.remember(case_id, scope)
     return actor.covers(*scope)

@@ -116,3 +116,16 @@ def test_an_admin_manages_credentials_over_http(pg_server: LiveServer, client_fo
     is_problem(client.get("/events", headers=headers), 401)
     is_problem(client.post("/admin/credentials", headers=t.admin.headers,
                            json={"role": "mayor"}), 422)
+
+
+def test_the_scope_cache_of_the_global_log_forgets_the_least_recently_used() -> None:
+    from uuid import uuid4
+
+    from api.http.routes_events import ScopeCache
+
+    cache = ScopeCache(maxsize=2)
+    first, second, third = uuid4(), uuid4(), uuid4()
+    cache.remember(first, ("JX", "C1"))
+    cache.remember(second, ("JX", "C1"))
+    cache.remember(third, ("YY", "C2"))
+    assert list(cache) == [second, third]
