@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
+from api.http.routes_events import ScopeCache
 from domain.clock import ManualClock
 from domain.model import Role
 from tests.api.conftest import LiveServer, issue, make_tokens
@@ -119,10 +121,6 @@ def test_an_admin_manages_credentials_over_http(pg_server: LiveServer, client_fo
 
 
 def test_the_scope_cache_of_the_global_log_forgets_the_least_recently_used() -> None:
-    from uuid import uuid4
-
-    from api.http.routes_events import ScopeCache
-
     cache = ScopeCache(maxsize=2)
     first, second, third = uuid4(), uuid4(), uuid4()
     cache.remember(first, ("JX", "C1"))
