@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -28,6 +29,7 @@ from domain.clock import Clock, SystemClock
 from domain.config import ConfigError, StoreSettings, parse_database_url
 from domain.deadlines import TimeLimits
 from domain.errors import CaseNotFound, OutOfScope, PermissionDenied, VersionConflict
+from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
 from domain.privacy import SubjectKeys, seal, unseal
 from domain.storage import Database
@@ -36,6 +38,8 @@ from domain.verification import ChainReport, ChainWalker
 #: How often a command without If-Match is re-decided when another writer got in first.
 #: Each round of a race has one winner, so n concurrent writers need up to n attempts.
 _HEAD_RETRIES = 64
+
+_YES = ("y", "yes", "true", "t", "on", "1")
 
 
 @dataclass(frozen=True)
@@ -96,13 +100,25 @@ class Cases(Application[UUID]):
         *,
         clock: Clock | None = None,
         limits: TimeLimits | None = None,
+        group_commit: bool | None = None,
     ) -> None:
+        """``group_commit`` (default: the env's ``YISHI_GROUP_COMMIT``, off) records the
+        commands of concurrent callers in shared transactions (docs/adr/0030)."""
         super().__init__(dict(env or {}))
         self.clock: Clock = clock or SystemClock()
         self.limits = limits or TimeLimits()
         datastore = getattr(self.recorder, "datastore", None)
         self.db = Database(datastore)
         self.keys = SubjectKeys(self.db)
+        if group_commit is None:
+            group_commit = self.env.get("GROUP_COMMIT", "n").strip().lower() in _YES
+        self.committer: GroupCommitter | None = None
+        if group_commit:
+            self.committer = GroupCommitter(
+                self._record,
+                max_batch=int(self.env.get("GROUP_COMMIT_MAX_BATCH", "64")),
+                max_wait=float(self.env.get("GROUP_COMMIT_MAX_WAIT_MS", "2")) / 1000,
+            )
 
     # Commands ---------------------------------------------------------------------------
 
@@ -114,12 +130,15 @@ class Cases(Application[UUID]):
         contact = clean.pop("reporter", None)
         case_id = case_id or uuid4()
         now = self.clock.now()
-        # Decide first: a refused report (role, scope) must leave no subject key behind.
-        case = Case.report(case_id, clean, actor, now)
-        if contact is not None:
-            subject = f"resident:{actor.id}" if actor.role is Role.RESIDENT else f"report:{case_id}"
-            sealed = seal(subject, self.keys.key_for(subject, now), contact)
-            case = Case.report(case_id, clean, actor, now, sealed)
+        with self._deciding():
+            # Decide first: a refused report (role, scope) must leave no subject key behind.
+            case = Case.report(case_id, clean, actor, now)
+            if contact is not None:
+                subject = (
+                    f"resident:{actor.id}" if actor.role is Role.RESIDENT else f"report:{case_id}"
+                )
+                sealed = seal(subject, self.keys.key_for(subject, now), contact)
+                case = Case.report(case_id, clean, actor, now, sealed)
         return self._save(case)
 
     def record(
@@ -141,8 +160,9 @@ class Cases(Application[UUID]):
             note = data.get("note") if isinstance(data, Mapping) else None
             return self.merge_case(case_id, into, actor, note, expected_version)
         for _attempt in range(_HEAD_RETRIES):
-            case = self._load(case_id, actor, expected_version)
-            case.record(event_type, data, actor, self.clock.now())
+            with self._deciding():
+                case = self._load(case_id, actor, expected_version)
+                case.record(event_type, data, actor, self.clock.now())
             try:
                 return self._save(case)
             except IntegrityError:
@@ -164,11 +184,12 @@ class Cases(Application[UUID]):
         validate_data("CaseMerged", {"into_case_id": into_case_id, "note": note})
         target_id = UUID(str(into_case_id))
         for _attempt in range(_HEAD_RETRIES):
-            duplicate = self._load(case_id, actor, expected_version)
-            target = self._load(target_id, actor, None)
-            merge_cases(duplicate, target, actor, self.clock.now(), note)
+            with self._deciding():
+                duplicate = self._load(case_id, actor, expected_version)
+                target = self._load(target_id, actor, None)
+                merge_cases(duplicate, target, actor, self.clock.now(), note)
             try:
-                recordings = self.save(duplicate, target)
+                recordings = self._commit(duplicate, target)
             except IntegrityError:
                 if expected_version is not None:
                     raise VersionConflict(
@@ -575,10 +596,30 @@ class Cases(Application[UUID]):
         return case
 
     def _save(self, case: Case) -> Recorded:
-        recordings = self.save(case)
+        recordings = self._commit(case)
         last = recordings[-1]
         assert isinstance(last.domain_event, Case.Event)
         return Recorded(StoredCaseEvent.of(last.domain_event, last.notification.id), case)
+
+    def _commit(self, *cases: Case) -> list[Recording[UUID]]:
+        """Save the cases' new events atomically: alone, or in a group commit."""
+        if self.committer is None:
+            return self.save(*cases)
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        processing_event.collect_events(*cases)
+        recordings = self.committer.commit(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
+
+    def _deciding(self) -> AbstractContextManager[None]:
+        """Tells the group committer that a command is on its way (it waits for it)."""
+        return nullcontext() if self.committer is None else self.committer.deciding()
+
+    def close(self) -> None:
+        if self.committer is not None:
+            self.committer.close()
+        super().close()
 
     def _current_version(self, case_id: UUID) -> int:
         return max(
@@ -600,6 +641,7 @@ def open_cases(
     clock: Clock | None = None,
     limits: TimeLimits | None = None,
     extra_env: Mapping[str, str] | None = None,
+    group_commit: bool | None = None,
 ) -> Cases:
     """The composition root: an application on the store the URL names (or the default)."""
     settings = parse_database_url(url)
@@ -607,7 +649,7 @@ def open_cases(
         _ensure_schema(settings)
     env = {**settings.library_env, **(extra_env or {})}
     try:
-        return Cases(env, clock=clock, limits=limits)
+        return Cases(env, clock=clock, limits=limits, group_commit=group_commit)
     except ConfigError:
         raise
     except Exception as error:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from domain.clock import Clock
 from domain.config import database_url
+
+
+def group_commit_env() -> bool | None:
+    """``YISHI_GROUP_COMMIT``: y or n; unset is None (the default for the store)."""
+    text = os.environ.get("YISHI_GROUP_COMMIT", "").strip().lower()
+    if not text:
+        return None
+    return text in ("y", "yes", "true", "t", "on", "1")
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,12 @@ class Settings:
     idempotency_wait_seconds: float = 10.0
     #: Largest page of GET /events.
     max_page: int = 1000
+    #: Concurrent appends share transactions (docs/adr/0030-group-commit.md). None (the
+    #: default, unless ``YISHI_GROUP_COMMIT`` says y or n): on for PostgreSQL only.
+    group_commit: bool | None = field(default_factory=group_commit_env)
+
+    def group_commit_for(self, store_kind: str) -> bool:
+        return self.group_commit if self.group_commit is not None else store_kind == "postgres"
 
 
 @lru_cache(maxsize=1)
