@@ -16,6 +16,8 @@ Rules that keep the semantics of one save per command:
 - If a batch fails with ``IntegrityError`` (one unit's version was taken by another
   process), each unit of the batch is recorded alone: only the conflicting one fails.
 - Any other error fails every unit of the batch with that error (the store is down).
+- Alone, a caller pays nothing: when no batch is being written, nothing is queued and no
+  other command is being decided, it records its unit itself, in its own thread.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Unit:
 @dataclass
 class Stats:
     submitted: int = 0
+    inline: int = 0
     batches: int = 0
     units: int = 0
     fallbacks: int = 0
@@ -77,6 +80,7 @@ class GroupCommitter:
         self._queue: deque[Unit] = deque()
         self._cond = threading.Condition()
         self._deciding = 0
+        self._busy = False  # a batch (or an inline unit) is being recorded
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="yishi-group-commit", daemon=True)
         self._thread.start()
@@ -102,9 +106,21 @@ class GroupCommitter:
         with self._cond:
             if self._closed:
                 raise RuntimeError("the group committer is closed")
-            self._queue.append(unit)
             self.stats.submitted += 1
-            self._cond.notify_all()
+            inline = not self._busy and not self._queue and self._deciding == 0
+            if inline:
+                self._busy = True
+                self.stats.inline += 1
+            else:
+                self._queue.append(unit)
+                self._cond.notify_all()
+        if inline:  # nobody to share a transaction with: no hand-over to the writer
+            try:
+                self._commit_alone(unit)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
         return unit.future.result()
 
     def close(self, timeout: float = 10.0) -> None:
@@ -136,16 +152,22 @@ class GroupCommitter:
                     ready.append(unit)
                 else:
                     deferred.append(unit)  # same aggregate as an earlier unit: next batch
-            committed = self._commit(ready) if ready else {}
+            try:
+                committed = self._commit(ready) if ready else {}
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
 
     def _collect(self, deferred: list[Unit]) -> list[Unit] | None:
         """The next batch: the deferred units, what is queued, and what arrives while
         commands are still being decided (up to max_wait). None when closed and empty."""
         with self._cond:
-            while not self._queue and not deferred:
-                if self._closed:
+            while self._busy or (not self._queue and not deferred):
+                if self._closed and not self._busy and not self._queue and not deferred:
                     return None
                 self._cond.wait()
+            self._busy = True
             batch = deferred
             deadline = time.monotonic() + self.max_wait
             while True:
