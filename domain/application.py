@@ -8,6 +8,7 @@ so are the time limits. Build one with ``open_cases()`` from a database URL.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -640,8 +641,9 @@ def open_cases(
 ) -> Cases:
     """The composition root: an application on the store the URL names (or the default)."""
     settings = parse_database_url(url)
+    opening = contextlib.ExitStack()
     if settings.kind == "postgres":
-        _ensure_schema(settings)
+        opening = _ensure_schema(settings)
     env = {**settings.library_env, **(extra_env or {})}
     try:
         return Cases(env, clock=clock, limits=limits, group_commit=group_commit)
@@ -651,10 +653,17 @@ def open_cases(
         raise ConfigError(
             f"cannot open the store at {settings.display}: {_first_line(error)}"
         ) from None
+    finally:
+        opening.close()
 
 
-def _ensure_schema(settings: StoreSettings) -> None:
-    """Create the PostgreSQL schema if needed, failing fast with one clear line."""
+def _ensure_schema(settings: StoreSettings) -> contextlib.ExitStack:
+    """Create the PostgreSQL schema if needed, failing fast with one clear line.
+
+    Returns a lock on the store, held until the caller closes it: building the application
+    runs the library's ``CREATE OR REPLACE FUNCTION`` and ``CREATE ... IF NOT EXISTS``,
+    which fail ("tuple concurrently updated") when processes open one store at once.
+    """
     env = settings.library_env
     datastore = PostgresDatastore(
         dbname=env["POSTGRES_DBNAME"],
@@ -665,15 +674,20 @@ def _ensure_schema(settings: StoreSettings) -> None:
         connect_timeout=float(env["POSTGRES_CONNECT_TIMEOUT"]),
         pool_open_timeout=3.0,
     )
+    held = contextlib.ExitStack()
+    held.callback(datastore.close)
+    lock = "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"yishi:{settings.schema}",)
     try:
         with datastore.transaction(commit=True) as curs:
+            curs.execute(*lock)
             curs.execute(f'CREATE SCHEMA IF NOT EXISTS "{settings.schema}"')
+        held.enter_context(datastore.transaction(commit=True)).execute(*lock)
     except Exception as error:
+        held.close()
         raise ConfigError(
             f"cannot reach PostgreSQL at {settings.display}: {_first_line(error)}"
         ) from None
-    finally:
-        datastore.close()
+    return held
 
 
 def _first_line(error: BaseException) -> str:
