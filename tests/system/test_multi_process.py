@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -428,12 +429,17 @@ def test_two_servers_and_a_projector_share_one_store_correctly(
              "community": ["--community", "C1"],
              "auditor": []}
     tokens: dict[str, str] = {}
-    for role, scope in roles.items():
-        made = yishi(pg_url, "token", "create", "--role", role, *scope)
+
+    def create(role: str) -> None:
+        made = yishi(pg_url, "token", "create", "--role", role, *roles[role])
         assert made.returncode == 0, made.stderr
         assert made.stdout.count("\n") == 1
         tokens[role] = made.stdout.strip()
-    community_scope = (set(), {"C1"})
+
+    create("auditor")  # the first one creates the tables; the others in parallel
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(create, [r for r in roles if r != "auditor"]))
+    community_scope: tuple[set[str], set[str]] = (set(), {"C1"})
 
     # Two API processes started together, and one projection process.
     ports = [free_port(), free_port()]
@@ -470,12 +476,9 @@ def test_two_servers_and_a_projector_share_one_store_correctly(
     cases = open_cases(pg_url)
     try:
         head = cases.head_position()
-        log = []
-        while len(log) < head + 1:
-            page = cases.recorder.select_notifications(start=len(log) + 1 if not log
-                                                       else log[-1].id + 1, limit=1000)
-            if not page:
-                break
+        log: list[Any] = []
+        while page := cases.recorder.select_notifications(
+                start=(log[-1].id if log else 0) + 1, limit=1000):
             log.extend(page)
         keys = [(str(n.originator_id), n.originator_version) for n in log]
         assert len(set(keys)) == len(keys), "an event is in the log twice"
