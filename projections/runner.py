@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ TOPIC_NAMES: dict[str, str] = {
 }
 
 DEFAULT_BATCH = 2000
+#: How many cases' facts a rebuild keeps in memory (the most recently changed); the others
+#: are read back from the generation's table when an event of theirs comes, so a rebuild's
+#: memory does not grow with the log (about 4-5 KB per case kept).
+KEEP_FACTS_MAX = 20_000
 #: Seconds to sleep inside each batch's transaction before it commits (tests of crashes).
 SLOWDOWN_ENV = "YISHI_PROJECTION_SLOWDOWN"
 
@@ -51,8 +56,9 @@ class BatchResult:
 class Runner:
     """Processes the log into one generation (the current one, unless told which).
 
-    ``keep_facts`` keeps every case's facts in memory between batches and never reads them
-    back: only for a runner that owns a fresh generation from position 0 (a rebuild).
+    ``keep_facts`` keeps the facts of the ``KEEP_FACTS_MAX`` most recently changed cases in
+    memory between batches and reads the others back: only for a runner that owns a fresh
+    generation from position 0 (a rebuild), so that what it keeps is what it wrote.
     """
 
     def __init__(
@@ -68,7 +74,7 @@ class Runner:
         self.batch_size = batch_size
         self.generation = generation
         self.keep_facts = keep_facts
-        self._memory: dict[str, CaseFacts] = {}
+        self._memory: OrderedDict[str, CaseFacts] = OrderedDict()
         self._slowdown = float(os.environ.get(SLOWDOWN_ENV, "0") or 0)
         self._executor: ThreadPoolExecutor | None = None
         self._ahead: tuple[int, Future[_Read]] | None = None
@@ -147,6 +153,9 @@ class Runner:
         ids = {e.originator_id for _p, e in decoded}
         if self.keep_facts:
             known = {i: self._memory[i] for i in ids if i in self._memory}
+            new = {e.originator_id for _p, e in decoded if e.originator_version == 1}
+            if evicted := ids - known.keys() - new:
+                known.update(store.load_facts(self.db, cur, generation, evicted))
         else:
             known = store.load_facts(self.db, cur, generation, ids)
         limits = self.cases.limits
@@ -159,7 +168,11 @@ class Runner:
             changed[case_id] = facts
             audit.append(audit_row(event, position, facts))
         if self.keep_facts:
-            self._memory.update(changed)
+            for case_id, facts in changed.items():
+                self._memory[case_id] = facts
+                self._memory.move_to_end(case_id)
+            while len(self._memory) > KEEP_FACTS_MAX:
+                self._memory.popitem(last=False)
         return list(changed.values()), audit
 
     def catch_up(self, until: int | None = None) -> int:
