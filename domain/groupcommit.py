@@ -81,6 +81,9 @@ class GroupCommitter:
         self._cond = threading.Condition()
         self._deciding = 0
         self._busy = False  # a batch (or an inline unit) is being recorded
+        #: What the writer is waiting for, so that only the events it needs wake it (each
+        #: needless wake-up costs the GIL): "work", "busy" (an inline unit) or "deciders".
+        self._waiting_for: str | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="yishi-group-commit", daemon=True)
         self._thread.start()
@@ -98,7 +101,8 @@ class GroupCommitter:
         finally:
             with self._cond:
                 self._deciding -= 1
-                self._cond.notify_all()
+                if self._deciding == 0 and self._waiting_for == "deciders":
+                    self._cond.notify_all()
 
     def commit(self, processing_event: ProcessingEvent[Any]) -> list[Recording[Any]]:
         """Record the unit's events (atomically, with others'); its recordings, in order."""
@@ -113,14 +117,16 @@ class GroupCommitter:
                 self.stats.inline += 1
             else:
                 self._queue.append(unit)
-                self._cond.notify_all()
+                if self._waiting_for is not None:
+                    self._cond.notify_all()
         if inline:  # nobody to share a transaction with: no hand-over to the writer
             try:
                 self._commit_alone(unit)
             finally:
                 with self._cond:
                     self._busy = False
-                    self._cond.notify_all()
+                    if self._waiting_for == "busy":
+                        self._cond.notify_all()
         return unit.future.result()
 
     def close(self, timeout: float = 10.0) -> None:
@@ -157,7 +163,6 @@ class GroupCommitter:
             finally:
                 with self._cond:
                     self._busy = False
-                    self._cond.notify_all()
 
     def _collect(self, deferred: list[Unit]) -> list[Unit] | None:
         """The next batch: the deferred units, what is queued, and what arrives while
@@ -166,7 +171,9 @@ class GroupCommitter:
             while self._busy or (not self._queue and not deferred):
                 if self._closed and not self._busy and not self._queue and not deferred:
                     return None
+                self._waiting_for = "busy" if self._busy else "work"
                 self._cond.wait()
+            self._waiting_for = None
             self._busy = True
             batch = deferred
             deadline = time.monotonic() + self.max_wait
@@ -178,7 +185,9 @@ class GroupCommitter:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return batch
+                self._waiting_for = "deciders"
                 self._cond.wait(remaining)
+                self._waiting_for = None
 
     def _commit(self, units: list[Unit]) -> dict[Any, int]:
         """Record the units in one transaction; alone each if one of them conflicts.
