@@ -1,36 +1,55 @@
-"""Appends per second over HTTP on PostgreSQL, with 1 and with 16 concurrent clients.
+"""Appends per second and latency over HTTP, against the library's own save and raw inserts.
 
 Run on demand (not in CI):
 
-    .venv/bin/python bench/http_append.py [--events 400] [--postgres URL]
+    .venv/bin/python bench/http_append.py [--store postgres|sqlite] [--events 1600]
+        [--rate 100 --seconds 20] [--postgres URL] [--modes off,on]
 
-In the same run, on a fresh PostgreSQL schema, it measures:
-- baseline: ``Cases.record`` of one CommentAdded per call, in process (load, decide, hash,
-  save), with 1 thread and with 16 threads each on its own case;
-- http: ``POST /cases/{id}/events`` of the same event to ``yishi serve`` (a separate process,
-  uvicorn), with 1 client and with 16 clients each on its own case, and 16 clients on one
-  case with If-Match retries (contention);
-and prints events per second and the ratio http / baseline.
+On a fresh store (a new PostgreSQL schema, or a new SQLite file) it measures, in one run:
+
+- baseline ``library``: the eventsourcing library's own ``save()`` of one pre-decided
+  CommentAdded event per call (decided beforehand, as in bench/store_append.py), one thread;
+- baseline ``raw``: one autocommitted single-row INSERT of the same bytes per call
+  (psycopg / sqlite3);
+- ``http``: ``POST /cases/{id}/events`` of a CommentAdded to a real ``yishi serve`` process
+  (uvicorn on 127.0.0.1, projections off), with group commit off and on
+  (``YISHI_GROUP_COMMIT``): 1 client, and 16 clients each on its own case (closed loop:
+  each client sends its next request when the answer to the last arrives); then an open
+  loop paced at ``--rate`` requests per second over 16 connections for ``--seconds``
+  (latency counted from the scheduled send time, so queueing is included).
+
+The clients are one asyncio loop speaking HTTP/1.1 keep-alive on raw sockets, so that the
+load generator takes little of the machine's CPU. The machine is shared and noisy, so the
+closed-loop runs and the baselines are interleaved in ``--rounds`` rounds (each round: the
+baselines, then each mode); the ratio is the median of the per-round ratios. Prints
+appends/s, p50/p99 latency, the server's CPU per append, the ratio http / library, and the
+server's peak resident memory (VmHWM).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import socket
+import sqlite3
+import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
-import httpx
 import psycopg
 
 from api.credentials import Credentials
 from domain.application import Cases, open_cases
+from domain.case import Case
 from domain.model import Actor, Role
 
 DEFAULT_PG = os.environ.get("YISHI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -39,28 +58,68 @@ REPORT = {"compound_id": "JX", "community_id": "C1", "title": "bench", "descript
 COMMUNITY = Actor("bench-community", Role.COMMUNITY)
 
 
-def parallel(threads: int, per_thread: int, work: Callable[[int, int], object]) -> float:
-    """Events per second of ``threads`` threads each doing ``per_thread`` appends."""
-    barrier = threading.Barrier(threads + 1)
-
-    def run(t: int) -> None:
-        barrier.wait()
-        for i in range(per_thread):
-            work(t, i)
-
-    with ThreadPoolExecutor(threads) as pool:
-        futures = [pool.submit(run, t) for t in range(threads)]
-        barrier.wait()
-        started = time.perf_counter()
-        for future in futures:
-            future.result()
-    return threads * per_thread / (time.perf_counter() - started)
+# Stores ----------------------------------------------------------------------------------
 
 
-def baseline(app: Cases, threads: int, per_thread: int) -> float:
-    cases = [app.report_problem(COMMUNITY, REPORT).case.id for _ in range(threads)]
-    return parallel(threads, per_thread, lambda t, i: app.record(
-        cases[t], "CommentAdded", {"text": f"note {i}"}, COMMUNITY))
+@contextmanager
+def fresh_store(kind: str, pg_base: str) -> Iterator[str]:
+    """A database URL on an empty store, removed afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    schema = f"yishi_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{pg_base}?schema={schema}&pool_size=16"
+    finally:
+        with psycopg.connect(pg_base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def rate(n: int, step: Callable[[int], object]) -> float:
+    started = time.perf_counter()
+    for i in range(n):
+        step(i)
+    return n / (time.perf_counter() - started)
+
+
+def library_save(app: Cases, n: int) -> float:
+    """The library's save() of one pre-decided event per call."""
+    case = app.report_problem(COMMUNITY, REPORT).case
+    for i in range(n):
+        case.record("CommentAdded", {"text": f"note {i}"}, COMMUNITY, app.clock.now())
+    events = case.collect_events()
+    assert all(isinstance(e, Case.Event) for e in events)
+    return rate(n, lambda i: app.save(events[i]))
+
+
+def raw_insert(app: Cases, url: str, n: int) -> float:
+    """One autocommitted single-row INSERT of the same bytes per call."""
+    case_id = app.report_problem(COMMUNITY, REPORT).case.id
+    sample = app.recorder.select_events(case_id, limit=1)[0].state
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        conn.execute("CREATE TABLE IF NOT EXISTS raw_events"
+                     " (id INTEGER PRIMARY KEY, oid TEXT, v INT, state BLOB)")
+        try:
+            return rate(n, lambda i: conn.execute(
+                "INSERT INTO raw_events (oid, v, state) VALUES (?, ?, ?)",
+                (uuid.uuid4().hex, 1, sample)))
+        finally:
+            conn.close()
+    base, _, query = url.partition("?")
+    schema = dict(p.split("=") for p in query.split("&"))["schema"]
+    with psycopg.connect(base, autocommit=True) as pg:
+        pg.execute(f'CREATE TABLE IF NOT EXISTS "{schema}".raw_events'
+                   " (id bigserial PRIMARY KEY, oid uuid, v bigint, state bytea)")
+        return rate(n, lambda i: pg.execute(
+            f'INSERT INTO "{schema}".raw_events (oid, v, state) VALUES (%s, %s, %s)',
+            (uuid.uuid4(), 1, sample)))
+
+
+# The server ------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -69,80 +128,299 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def over_http(url: str, token: str, threads: int, per_thread: int, one_case: bool) -> float:
-    headers = {"Authorization": f"Bearer {token}"}
-    clients = [httpx.Client(base_url=url, headers=headers, timeout=60) for _ in range(threads)]
-    first = clients[0].post("/cases", json=REPORT)
-    first.raise_for_status()
-    ids = [first.json()["id"]] if one_case else [
-        clients[0].post("/cases", json=REPORT).json()["id"] for _ in range(threads)]
+class Server:
+    """``yishi serve`` in a subprocess (what production runs), projections off."""
 
-    def append(t: int, i: int) -> None:
-        case_id = ids[0] if one_case else ids[t]
-        body = {"type": "CommentAdded", "data": {"text": f"client {t} note {i}"}}
-        while True:  # with contention: read the version, append conditionally, retry on 412
-            version = clients[t].get(f"/cases/{case_id}").headers["etag"] if one_case else None
-            extra = {"If-Match": version} if version else {}
-            response = clients[t].post(f"/cases/{case_id}/events", json=body, headers=extra)
-            if response.status_code == 201:
-                return
-            if response.status_code not in (409, 412):
-                raise RuntimeError(response.text)
+    def __init__(self, url: str, group_commit: bool | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        env = {**os.environ, **(extra_env or {})}
+        env.pop("YISHI_GROUP_COMMIT", None)
+        if group_commit is not None:
+            env["YISHI_GROUP_COMMIT"] = "y" if group_commit else "n"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "--database-url", url, "serve", "--port",
+             str(self.port), "--no-projections"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status, _ = asyncio.run(one_request(self.port, "GET", "/healthz"))
+                if status == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("yishi serve did not start")
 
+    def memory_kib(self) -> dict[str, int]:
+        """VmRSS (now) and VmHWM (peak) of the server process, in KiB."""
+        result = {}
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    result[key] = int(value.split()[0])
+        return result
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process has used so far."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+# A light HTTP/1.1 client -----------------------------------------------------------------
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; enough for JSON requests to uvicorn."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def request(self, method: str, path: str, body: object = None,
+                      token: str | None = None) -> tuple[int, bytes]:
+        payload = b"" if body is None else json.dumps(body).encode()
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        if token:
+            head += f"Authorization: Bearer {token}\r\n"
+        if body is not None:
+            head += "Content-Type: application/json\r\n"
+        head += f"Content-Length: {len(payload)}\r\n\r\n"
+        self.writer.write(head.encode() + payload)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def one_request(port: int, method: str, path: str, body: object = None,
+                      token: str | None = None) -> tuple[int, bytes]:
+    conn = await Connection.open(port)
     try:
-        return parallel(threads, per_thread, append)
+        return await conn.request(method, path, body, token)
     finally:
-        for client in clients:
-            client.close()
+        conn.close()
+
+
+@dataclass
+class Result:
+    appends: int
+    seconds: float
+    latencies: list[float]  # seconds
+    errors: int = 0
+    server_cpu: float = 0.0  # seconds of server CPU during the run
+
+
+    @property
+    def per_second(self) -> float:
+        return self.appends / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    def line(self, label: str, baseline: float | None = None) -> str:
+        text = (f"{label:44} {self.per_second:8.1f}/s  p50 {self.percentile(50):6.1f} ms"
+                f"  p99 {self.percentile(99):6.1f} ms")
+        if baseline:
+            text += f"  ratio {self.per_second / baseline:.2f}"
+        if self.server_cpu:
+            text += f"  server CPU {self.server_cpu / self.appends * 1000:.2f} ms/append"
+        return text + (f"  errors {self.errors}" if self.errors else "")
+
+
+async def new_cases(port: int, token: str, n: int) -> list[str]:
+    conn = await Connection.open(port)
+    try:
+        ids = []
+        for _ in range(n):
+            status, body = await conn.request("POST", "/cases", REPORT, token)
+            assert status == 201, body
+            ids.append(json.loads(body)["id"])
+        return ids
+    finally:
+        conn.close()
+
+
+def comment(i: int) -> dict[str, object]:
+    return {"type": "CommentAdded", "data": {"text": f"note {i}"}}
+
+
+async def closed_loop(port: int, token: str, clients: int, total: int) -> Result:
+    """``clients`` connections, each on its own case, each sending its next append when
+    the last one is answered."""
+    ids = await new_cases(port, token, clients)
+    conns = [await Connection.open(port) for _ in range(clients)]
+    latencies: list[float] = []
+    errors = 0
+
+    async def client(c: int) -> None:
+        nonlocal errors
+        for i in range(total // clients):
+            sent = time.perf_counter()
+            status, _ = await conns[c].request("POST", f"/cases/{ids[c]}/events", comment(i),
+                                               token)
+            latencies.append(time.perf_counter() - sent)
+            errors += status != 201
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in range(clients)))
+    seconds = time.perf_counter() - started
+    for conn in conns:
+        conn.close()
+    return Result(len(latencies), seconds, latencies, errors)
+
+
+async def open_loop(port: int, token: str, clients: int, per_second: float,
+                    seconds: float) -> Result:
+    """Requests scheduled every 1/per_second s, whatever the answers; each goes out on a
+    free connection of ``clients`` (each connection on its own case). Latency is from the
+    scheduled time, so waiting for a free connection counts."""
+    ids = await new_cases(port, token, clients)
+    free: asyncio.Queue[int] = asyncio.Queue()
+    conns = [await Connection.open(port) for _ in range(clients)]
+    for c in range(clients):
+        free.put_nowait(c)
+    latencies: list[float] = []
+    errors = 0
+    n = int(per_second * seconds)
+
+    async def send(i: int, due: float) -> None:
+        nonlocal errors
+        c = await free.get()
+        try:
+            status, _ = await conns[c].request("POST", f"/cases/{ids[c]}/events", comment(i),
+                                               token)
+        finally:
+            free.put_nowait(c)
+        latencies.append(time.perf_counter() - due)
+        errors += status != 201
+
+    started = time.perf_counter()
+    tasks = []
+    for i in range(n):
+        due = started + i / per_second
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(i, due)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    for conn in conns:
+        conn.close()
+    return Result(len(latencies), elapsed, latencies, errors)
+
+
+# The run ---------------------------------------------------------------------------------
+
+
+def measured(server: Server, run: Any) -> Result:
+    """Run the load (a coroutine) and note the server CPU it took (case creation too)."""
+    before = server.cpu_seconds()
+    result: Result = asyncio.run(run)
+    result.server_cpu = server.cpu_seconds() - before
+    return result
+
+
+def baselines(app: Cases, url: str, n: int) -> tuple[float, float]:
+    return library_save(app, n), raw_insert(app, url, n)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=400, help="appends per measurement")
+    parser.add_argument("--store", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--events", type=int, default=1600, help="appends per HTTP measurement")
+    parser.add_argument("--baseline-events", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    parser.add_argument("--rate", type=float, default=100.0, help="paced requests per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="paced run length")
+    parser.add_argument("--modes", default="off,on", help="group commit modes to run")
     parser.add_argument("--postgres", default=DEFAULT_PG)
     args = parser.parse_args()
-    schema = f"yishi_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.postgres, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    url = f"{args.postgres}?schema={schema}&pool_size=16"
-    app = open_cases(url)
-    server = None
-    try:
-        token = Credentials(app.db).create("community", name="bench")
-        n = args.events
-        base_1 = baseline(app, 1, n)
-        base_16 = baseline(app, 16, max(n // 16, 1))
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "--database-url", url, "serve", "--port",
-             str(port), "--no-projections"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(base_url + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        http_1 = over_http(base_url, token, 1, n, one_case=False)
-        http_16 = over_http(base_url, token, 16, max(n // 16, 1), one_case=False)
-        http_16_one = over_http(base_url, token, 16, max(n // 64, 1), one_case=True)
-        print(f"PostgreSQL, {n} appends per measurement, CommentAdded")
-        print(f"baseline Cases.record, 1 thread:           {base_1:8.1f} events/s")
-        print(f"baseline Cases.record, 16 threads:         {base_16:8.1f} events/s")
-        print(f"HTTP POST, 1 client:                       {http_1:8.1f} events/s"
-              f"   ratio {http_1 / base_1:.2f}")
-        print(f"HTTP POST, 16 clients (own cases):         {http_16:8.1f} events/s"
-              f"   ratio {http_16 / base_16:.2f}")
-        print(f"HTTP POST, 16 clients (one case, If-Match): {http_16_one:7.1f} events/s")
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        app.close()
-        with psycopg.connect(args.postgres, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    rounds: list[dict[str, Any]] = []
+    paced: dict[str, Result] = {}
+    peaks: dict[str, int] = {}
+    load_before = os.getloadavg()[0]
+    with fresh_store(args.store, args.postgres) as url:
+        app = open_cases(url, group_commit=False)
+        try:
+            token = Credentials(app.db).create("community", name="bench")
+            for r in range(args.rounds):
+                row: dict[str, Any] = {}
+                row["library"], row["raw"] = baselines(app, url, args.baseline_events)
+                for mode in modes:
+                    server = Server(url, group_commit=mode == "on")
+                    try:
+                        row[f"one {mode}"] = measured(
+                            server, closed_loop(server.port, token, 1, args.events // 4))
+                        row[f"16 {mode}"] = measured(
+                            server, closed_loop(server.port, token, 16, args.events))
+                        if r == args.rounds - 1 and args.seconds > 0:
+                            paced[mode] = measured(server, open_loop(
+                                server.port, token, 16, args.rate, args.seconds))
+                        peaks[mode] = max(peaks.get(mode, 0), server.memory_kib()["VmHWM"])
+                    finally:
+                        server.stop()
+                rounds.append(row)
+        finally:
+            app.close()
+    med = statistics.median
+    print(f"{args.store}; per round: {args.baseline_events} library saves and raw inserts,"
+          f" HTTP {args.events // 4} appends with 1 client and {args.events} with 16 clients;"
+          f" {args.rounds} rounds interleaved; load average {load_before:.2f} before,"
+          f" {os.getloadavg()[0]:.2f} after")
+    print("per round (appends/s): " + "; ".join(
+        f"library {row['library']:.0f}, raw {row['raw']:.0f}, "
+        + ", ".join(f"16 gc {m} {row[f'16 {m}'].per_second:.0f}" for m in modes)
+        for row in rounds))
+    library = med(row["library"] for row in rounds)
+    raw = med(row["raw"] for row in rounds)
+    print(f"{'baseline library save(), 1 event per save':46} {library:8.1f}/s  (median)")
+    print(f"{'baseline raw autocommit INSERT, same bytes':46} {raw:8.1f}/s  (median)"
+          f"  library/raw {library / raw:.2f}")
+    ratios: dict[str, float] = {}
+    for kind, clients in (("one", 1), ("16", 16)):
+        for mode in modes:
+            results = [row[f"{kind} {mode}"] for row in rounds]
+            best = sorted(results, key=lambda x: x.per_second)[len(results) // 2]
+            ratio = med(x.per_second / row["library"] for x, row in zip(results, rounds))
+            if kind == "16":
+                ratios[mode] = ratio
+            print(best.line(f"HTTP, {clients} client(s), group commit {mode}")
+                  + f"  ratio to library {ratio:.2f} (median of rounds)")
+    for mode, result in paced.items():
+        print(result.line(f"HTTP paced {args.rate:.0f}/s x {args.seconds:.0f}s, gc {mode}"))
+    for mode, peak in peaks.items():
+        print(f"server peak RSS, group commit {mode}: {peak / 1024:.0f} MB")
+    if "off" in modes and "on" in modes:
+        gain = med(row["16 on"].per_second / row["16 off"].per_second for row in rounds)
+        print(f"group commit on / off, 16 clients: {gain:.2f} (median of rounds)")
+    print("TARGET 16 clients >= library save: " + ", ".join(
+        f"gc {m} {'MET' if r >= 1 else 'MISSED'} ({r:.2f})" for m, r in ratios.items()))
+    for mode, result in paced.items():
+        p99 = result.percentile(99)
+        print(f"TARGET p99 < 50 ms at {args.rate:.0f}/s, gc {mode}:"
+              f" {'MET' if p99 < 50 else 'MISSED'} ({p99:.1f} ms)")
 
 
 if __name__ == "__main__":
