@@ -205,6 +205,11 @@ def rebuild(
             if not indexed:  # built once, in bulk, rather than row by row
                 with db.transaction() as cur:
                     store.create_indexes(db, cur, generation)
+                    if db.dialect == "postgres":
+                        # Bulk-filled tables have no statistics yet: without them the
+                        # planner guesses, and scans where an index would do (?overdue=true).
+                        cur.execute(f"ANALYZE {store.cases_table(db, generation)}")
+                        cur.execute(f"ANALYZE {store.audit_table(db, generation)}")
                 indexed = True
                 continue
             with db.transaction() as cur:

@@ -123,6 +123,8 @@ def create_indexes(db: Database, cur: Cursor, generation: int) -> None:
         (cases, f"proj_cases_{suffix}_community", "community_id, reported_at"),
         (cases, f"proj_cases_{suffix}_reported", "reported_at"),
         (cases, f"proj_cases_{suffix}_step", "step"),
+        # ?overdue=true: the open cases past their deadline, without reading every row.
+        (cases, f"proj_cases_{suffix}_deadline", "deadline"),
         (audit, f"proj_audit_{suffix}_case", "case_id, version"),
         (audit, f"proj_audit_{suffix}_actor", "actor_id, position"),
         (audit, f"proj_audit_{suffix}_time", "recorded_at"),
