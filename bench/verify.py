@@ -3,18 +3,21 @@
 Run on demand (not in CI):
 
     .venv/bin/python bench/verify.py [--cases 20000] [--seed 1] [--store sqlite|postgres|both]
-                                     [--postgres URL] [--workers 0] [--profile]
+                                     [--postgres URL] [--schema NAME] [--workers 0]
+                                     [--profile]
 
 For each store it loads a fresh district with ``api.demo.generate`` (an SQLite file in a
 temporary directory; a new PostgreSQL schema, dropped afterwards), reporting the load rate,
-then measures in the same run:
-- yishi: ``Cases.verify_all()`` (what ``yishi verify`` runs): every case's events read,
-  decoded, re-encoded, linked and re-hashed;
+unless ``--schema`` names an existing PostgreSQL schema that already holds a district (it
+is then used as is and kept). Then it measures in the same run:
+- yishi: ``Cases.verify_all()`` (what ``yishi verify`` runs): one ordered scan of the raw
+  rows; each event decoded, re-encoded and compared with the stored bytes, linked and
+  re-hashed, on the orjson fast path with the reference path (Python's ``json``) for
+  anything it does not vouch for (domain/verification.py, docs/adr/0004);
+- reference only: the same with the fast path switched off (every event through Python's
+  ``json``, as before the fast path existed);
 - baseline: the same rows read raw (sqlite3 / psycopg, one query) and each row's stored
   bytes hashed with hashlib.sha256, nothing else;
-- lean: a prototype of a faster verifier (a proposal, not what ``yishi verify`` runs): the
-  same single query, each row's JSON decoded once, its canonical bytes built straight from
-  the decoded dict and hashed, the links checked; no domain objects, no re-encoding;
 and prints events per second, the ratio yishi/baseline and the target (50,000 events/s).
 With ``--profile`` it runs verify_all again under cProfile and prints the top functions.
 """
@@ -24,7 +27,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
-import json
 import os
 import pstats
 import sqlite3
@@ -32,17 +34,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg
 
 from api.demo import Progress, generate
+from domain import verification
 from domain.application import Cases, open_cases
-from domain.catalogue import canonical_time
-from domain.chain import GENESIS
 from domain.clock import ManualClock
 
 TARGET = 50_000
@@ -99,76 +98,17 @@ def baseline_postgres(base: str, schema: str) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
-def lean_verify(rows: Iterable[tuple[Any, int, str, bytes]]) -> int:
-    """Check every chain from raw rows ordered by case and version; the events checked."""
-    count = 0
-    case, previous, expected = None, GENESIS, 1
-    loads, dumps, sha256 = json.loads, json.dumps, hashlib.sha256
-    for originator_id, version, topic, state in rows:
-        if originator_id != case:
-            case, previous, expected = originator_id, GENESIS, 1
-            case_id = str(originator_id if isinstance(originator_id, uuid.UUID)
-                          else uuid.UUID(originator_id))
-        if version != expected:
-            raise SystemExit(f"{case_id}: version {expected} is missing")
-        event = loads(state)
-        if event["prev_hash"] != previous:
-            raise SystemExit(f"{case_id} v{version}: previous-hash link does not match")
-        recorded = event["timestamp"]["_data_"]
-        if len(recorded) != 32:  # not already canonical (no microseconds printed)
-            recorded = canonical_time(datetime.fromisoformat(recorded))
-        document = {
-            "actor": {"id": event["actor_id"], "role": event["actor_role"]},
-            "case_id": case_id,
-            "data": event["data"],
-            "prev_hash": previous,
-            "recorded_at": recorded,
-            "step_after": event["step_after"],
-            "step_before": event["step_before"],
-            "type": topic.rpartition(".")[2],
-            "version": version,
-        }
-        digest = sha256(dumps(document, sort_keys=True, separators=(",", ":"),
-                              ensure_ascii=False).encode()).hexdigest()
-        if digest != event["hash"]:
-            raise SystemExit(f"{case_id} v{version}: hash does not match")
-        previous, expected = digest, expected + 1
-        count += 1
-    return count
+def time_reference(app: Cases) -> tuple[int, float]:
+    """verify_all with the orjson fast path off: every event through Python's json."""
+    saved = verification._FAST
+    verification._FAST = False
+    try:
+        return time_verify(app)
+    finally:
+        verification._FAST = saved
 
 
-def timed(run: Callable[[], int]) -> tuple[int, float]:
-    started = time.perf_counter()
-    count = run()
-    return count, time.perf_counter() - started
-
-
-def lean_sqlite(path: str) -> tuple[int, float]:
-    def run() -> int:
-        conn = sqlite3.connect(path)
-        try:
-            return lean_verify(conn.execute(
-                "SELECT originator_id, originator_version, topic, state FROM stored_events"
-                " ORDER BY originator_id, originator_version"))
-        finally:
-            conn.close()
-    return timed(run)
-
-
-def lean_postgres(base: str, schema: str) -> tuple[int, float]:
-    def run() -> int:
-        with psycopg.connect(base) as conn, conn.cursor(name="lean") as curs:
-            curs.itersize = 5000
-            curs.execute(
-                "SELECT originator_id, originator_version, topic, state"
-                f' FROM "{schema}".yishi_events ORDER BY originator_id, originator_version')
-            return lean_verify(curs)
-    return timed(run)
-
-
-def report(name: str, app: Cases, baseline: tuple[int, float],
-           lean: Callable[[], tuple[int, float]],
-           profile: bool) -> None:
+def report(name: str, app: Cases, baseline: tuple[int, float], profile: bool) -> None:
     events, seconds = time_verify(app)
     raw_events, raw_seconds = baseline
     rate, raw_rate = events / seconds, raw_events / raw_seconds
@@ -177,16 +117,17 @@ def report(name: str, app: Cases, baseline: tuple[int, float],
           f"({verdict} the target of {TARGET:,})")
     print(f"  baseline (read raw + sha256): {raw_events:,} rows in {raw_seconds:.2f} s = "
           f"{raw_rate:,.0f} events/s; yishi/baseline = {rate / raw_rate:.3f}")
-    lean_events, lean_seconds = lean()
-    lean_rate = lean_events / lean_seconds
-    print(f"  lean prototype: {lean_events:,} events in {lean_seconds:.2f} s = "
-          f"{lean_rate:,.0f} events/s; lean/baseline = {lean_rate / raw_rate:.3f}")
+    ref_events, ref_seconds = time_reference(app)
+    ref_rate = ref_events / ref_seconds
+    print(f"  reference path only (json): {ref_events:,} events in {ref_seconds:.2f} s = "
+          f"{ref_rate:,.0f} events/s; fast/reference = {rate / ref_rate:.2f}")
     if profile:
         profiler = cProfile.Profile()
         profiler.runcall(lambda: sum(r.events for r in app.verify_all()))
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(15)
-    print(f"RESULT {name}: verify {rate:,.0f} events/s, baseline {raw_rate:,.0f} events/s, "
-          f"ratio {rate / raw_rate:.3f}; lean prototype {lean_rate:,.0f} events/s")
+    print(f"RESULT {name}: verify {rate:,.0f} events/s ({verdict} {TARGET:,}), baseline "
+          f"{raw_rate:,.0f} events/s, ratio {rate / raw_rate:.3f}; reference path only "
+          f"{ref_rate:,.0f} events/s; load average {os.getloadavg()[0]:.2f}")
 
 
 def main() -> None:
@@ -196,33 +137,42 @@ def main() -> None:
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--postgres", default=os.environ.get(
         "YISHI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--schema", help="an existing PostgreSQL schema holding a district "
+                        "(used as is, not dropped; implies --store postgres)")
     parser.add_argument("--workers", type=int, default=0,
                         help="simulation processes for the load (see yishi demo --workers)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    print(f"bench/verify.py: {args.cases:,} cases, seed {args.seed}, {os.cpu_count()} cores")
+    if args.schema:
+        args.store = "postgres"
+    print(f"bench/verify.py: {args.cases:,} cases, seed {args.seed}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.2f}")
     if args.store in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / "bench.db")
             print(f"SQLite ({path})")
             app = load(f"sqlite:///{path}", args.cases, args.seed, args.workers)
-            report("sqlite", app, baseline_sqlite(path), lambda: lean_sqlite(path),
-                   args.profile)
+            report("sqlite", app, baseline_sqlite(path), args.profile)
             app.close()
     if args.store in ("postgres", "both"):
-        schema = f"yishi_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.postgres, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
+        schema = args.schema or f"yishi_bench_{uuid.uuid4().hex[:8]}"
+        if not args.schema:
+            with psycopg.connect(args.postgres, autocommit=True) as conn:
+                conn.execute(f'CREATE SCHEMA "{schema}"')
         try:
             print(f"PostgreSQL ({args.postgres}, schema {schema})")
-            app = load(f"{args.postgres}?schema={schema}", args.cases, args.seed,
-                       args.workers)
-            report("postgres", app, baseline_postgres(args.postgres, schema),
-                   lambda: lean_postgres(args.postgres, schema), args.profile)
+            url = f"{args.postgres}?schema={schema}"
+            if args.schema:
+                app = open_cases(url, clock=ManualClock(NOW))
+                print(f"  existing district: {app.head_position():,} events")
+            else:
+                app = load(url, args.cases, args.seed, args.workers)
+            report("postgres", app, baseline_postgres(args.postgres, schema), args.profile)
             app.close()
         finally:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            if not args.schema:
+                with psycopg.connect(args.postgres, autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,17 +81,20 @@ class ChainWalker:
     """Checks events fed in log order; remembers, per case, where its chain has got to."""
 
     def __init__(self) -> None:
-        # case -> (events checked, last hash, the case id as text for the canonical bytes)
-        self._heads: dict[UUID, tuple[int, str, str]] = {}
-        self._broken: dict[UUID, ChainReport] = {}
+        # Keyed by the case id's integer: hashed and compared in C, where a UUID's own
+        # __hash__ and __eq__ are Python calls (and the rows bring a new UUID object each).
+        # case -> (events checked, last hash, the id as text for the canonical bytes, the id)
+        self._heads: dict[int, tuple[int, str, str, UUID]] = {}
+        self._broken: dict[int, ChainReport] = {}
 
     def feed(self, case_id: UUID, version: int, topic: str, state: bytes) -> None:
-        head = self._heads.get(case_id)
+        key = case_id.int
+        head = self._heads.get(key)
         if head is None:
-            if case_id in self._broken:
+            if key in self._broken:
                 return
-            head = (0, GENESIS, str(case_id))
-        count, previous, text = head
+            head = (0, GENESIS, str(case_id), case_id)
+        count, previous, text, _ = head
         if version != count + 1:
             self._break(case_id, count + 1, count, f"version {count + 1} is missing")
             return
@@ -101,22 +105,25 @@ class ChainWalker:
             except _Broken as broken:
                 self._break(case_id, version, version, broken.reason)
                 return
-        self._heads[case_id] = (version, digest, text)
+        self._heads[key] = (version, digest, text, head[3])
 
     def reports(self) -> list[ChainReport]:
         """One report per case seen, in the order the cases first appeared."""
         seen = dict.fromkeys([*self._heads, *self._broken])
-        return [self.report(case_id) for case_id in seen]
+        return [self._report(key) for key in seen]
 
     def report(self, case_id: UUID) -> ChainReport:
-        if case_id in self._broken:
-            return self._broken[case_id]
-        count, head, _ = self._heads[case_id]
+        return self._report(case_id.int)
+
+    def _report(self, key: int) -> ChainReport:
+        if key in self._broken:
+            return self._broken[key]
+        count, head, _, case_id = self._heads[key]
         return ChainReport(case_id, count, head, True)
 
     def _break(self, case_id: UUID, version: int, count: int, reason: str) -> None:
-        self._broken[case_id] = ChainReport(case_id, count, None, False, version, reason)
-        self._heads.pop(case_id, None)
+        self._broken[case_id.int] = ChainReport(case_id, count, None, False, version, reason)
+        self._heads.pop(case_id.int, None)
 
 
 # The reference path ----------------------------------------------------------------------
@@ -181,6 +188,10 @@ def _timestamp(document: dict[str, Any]) -> datetime:
 _loads = orjson.loads
 _dumps = orjson.dumps
 _SORTED = orjson.OPT_SORT_KEYS
+#: ``canonical_time``'s own output form: UTC, microseconds, ASCII digits only.
+_CANONICAL_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\+00:00"
+)
 _sha256 = hashlib.sha256
 
 
@@ -214,9 +225,14 @@ def _vouch(case_text: str, version: int, topic: str, state: bytes, previous: str
     ):
         return None
     try:
-        recorded_at = canonical_time(_timestamp(document))
+        moment = _timestamp(document)
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
+    # A text already in canonical_time's form (it parsed, so its fields are valid) is what
+    # canonical_time would give back; anything else is converted as the reference does.
+    recorded_at = document["timestamp"]["_data_"]
+    if not _CANONICAL_TIME.fullmatch(recorded_at):
+        recorded_at = canonical_time(moment)
     content = _dumps(
         {
             "actor": {"id": document["actor_id"], "role": document["actor_role"]},

@@ -182,6 +182,11 @@ def test_the_district_verifies_on_the_fast_path_alone(
     assert sum(report.events for report in reports) == len(district)
 
 
+#: Positions are drawn from a fixed range and taken modulo the lengths: the district's sealed
+#: contacts differ from run to run, so no draw may depend on its bytes (and no example is
+#: kept between runs: it would point elsewhere).
+ANYWHERE = st.integers(min_value=0, max_value=10**6)
+
 changes = st.tuples(
     st.sampled_from(["replace", "insert", "delete"]),
     st.integers(min_value=0, max_value=10**6),
@@ -199,13 +204,13 @@ def changed(state: bytes, change: tuple[str, int, bytes]) -> bytes:
     return state[:at] + state[at + len(payload):]
 
 
-@settings(max_examples=600, deadline=None,
+@settings(max_examples=600, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data(), st.lists(changes, min_size=1, max_size=3))
 def test_whatever_the_fast_path_vouches_for_the_reference_accepts(
     district: list[Row], data: st.DataObject, edits: list[tuple[str, int, bytes]]
 ) -> None:
-    index = data.draw(st.integers(min_value=0, max_value=len(district) - 1))
+    index = data.draw(ANYWHERE) % len(district)
     case_id, version, topic, state = district[index]
     previous = GENESIS
     if version > 1:
@@ -225,15 +230,15 @@ def test_whatever_the_fast_path_vouches_for_the_reference_accepts(
     assert walk(rows, fast=True) == walk(rows, fast=False)
 
 
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=300, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_one_changed_byte_anywhere_breaks_the_chain_at_that_event_with_the_same_reason(
     district: list[Row], data: st.DataObject
 ) -> None:
-    index = data.draw(st.integers(min_value=0, max_value=len(district) - 1))
+    index = data.draw(ANYWHERE) % len(district)
     case_id, version, topic, state = district[index]
-    at = data.draw(st.integers(min_value=0, max_value=len(state) - 1))
+    at = data.draw(ANYWHERE) % len(state)
     delta = data.draw(st.integers(min_value=1, max_value=255))
     tampered = state[:at] + bytes([(state[at] + delta) % 256]) + state[at + 1:]
     rows = [*district[:index], (case_id, version, topic, tampered), *district[index + 1:]]
