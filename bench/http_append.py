@@ -403,7 +403,8 @@ def main() -> None:
         for mode in modes:
             results = [row[f"{kind} {mode}"] for row in rounds]
             best = sorted(results, key=lambda x: x.per_second)[len(results) // 2]
-            ratio = med(x.per_second / row["library"] for x, row in zip(results, rounds))
+            ratio = med(x.per_second / row["library"]
+                        for x, row in zip(results, rounds, strict=True))
             if kind == "16":
                 ratios[mode] = ratio
             print(best.line(f"HTTP, {clients} client(s), group commit {mode}")

@@ -22,6 +22,7 @@ import asyncio
 import os
 import random
 import time
+from uuid import UUID
 
 from http_append import COMMUNITY, DEFAULT_PG, REPORT, Connection, Server, comment, fresh_store
 
@@ -29,7 +30,7 @@ from api.credentials import Credentials
 from domain.application import Cases, open_cases
 
 
-def grow(app: Cases, ids: list, events: int, target: int) -> int:
+def grow(app: Cases, ids: list[UUID], events: int, target: int) -> int:
     """Add cases of 100 events until the store holds ``target`` events."""
     batch = []
     while events < target:
@@ -47,7 +48,7 @@ def grow(app: Cases, ids: list, events: int, target: int) -> int:
     return events
 
 
-async def load(port: int, token: str, ids: list, appends: int, clients: int = 16) -> float:
+async def load(port: int, token: str, ids: list[UUID], appends: int, clients: int = 16) -> float:
     conns = [await Connection.open(port) for _ in range(clients)]
     rng = random.Random(1)
     targets = [str(rng.choice(ids)) for _ in range(appends)]
@@ -81,12 +82,12 @@ def main() -> None:
         app = open_cases(url, group_commit=False)
         try:
             token = Credentials(app.db).create("community", name="bench")
-            ids: list = []
+            ids: list[UUID] = []
             # The cases the appends go to: small ones, reported first.
             for _ in range(args.cases):
                 ids.append(app.report_problem(COMMUNITY, REPORT).case.id)
             events = len(ids)
-            big: list = []
+            big: list[UUID] = []
             for step in (int(s) for s in args.steps.split(",")):
                 events = grow(app, big, events, step)
                 server = Server(url)

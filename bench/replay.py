@@ -25,6 +25,7 @@ import asyncio
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from http_append import COMMUNITY, DEFAULT_PG, REPORT, Connection, Server, fresh_store
@@ -43,6 +44,10 @@ def build(app: Cases, size: int) -> Any:
     app.save(case)
     assert case.version == size
     return case.id
+
+
+def _events(app: Cases, case_id: Any) -> list[Any]:
+    return list(app.events.get(case_id))
 
 
 def timed(repeat: int, call: Callable[[], object]) -> list[float]:
@@ -85,7 +90,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_PG)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = []
+    rows: list[tuple[int, str, list[float], list[float]]] = []
     with fresh_store(args.store, args.postgres) as url:
         app = open_cases(url, group_commit=False)
         try:
@@ -99,18 +104,18 @@ def main() -> None:
                 for size in sizes:
                     case_id, half = ids[size], max(size // 2, 1)
                     repeat = max(5, args.repeat if size <= 1000 else args.repeat // 6)
-                    lib = {
-                        "state": timed(repeat, lambda c=case_id: reader.repository.get(c)),
-                        "at version": timed(repeat, lambda c=case_id, v=half:
-                                            reader.repository.get(c, version=v)),
-                        "events": timed(repeat, lambda c=case_id: list(reader.events.get(c))),
+                    direct: dict[str, list[float]] = {
+                        "state": timed(repeat, partial(reader.repository.get, case_id)),
+                        "at version": timed(repeat, partial(reader.repository.get, case_id,
+                                                            version=half)),
+                        "events": timed(repeat, partial(_events, reader, case_id)),
                     }
                     paths = {"state": f"/cases/{case_id}",
                              "at version": f"/cases/{case_id}?version={half}",
                              "events": f"/cases/{case_id}/events"}
                     for name, path in paths.items():
                         http = asyncio.run(http_times(server.port, token, path, repeat))
-                        rows.append((size, name, http, lib[name]))
+                        rows.append((size, name, http, direct[name]))
             finally:
                 server.stop()
                 reader.close()

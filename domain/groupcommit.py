@@ -209,7 +209,7 @@ class GroupCommitter:
             for unit in units:
                 written.update(self._commit_alone(unit))
             return written
-        except BaseException as error:  # noqa: BLE001 - every caller must hear of it
+        except BaseException as error:
             for unit in units:
                 unit.future.set_exception(error)
             return {}
@@ -223,7 +223,7 @@ class GroupCommitter:
     def _commit_alone(self, unit: Unit) -> dict[Any, int]:
         try:
             recordings = self._record(unit.processing_event)
-        except BaseException as error:  # noqa: BLE001 - the caller re-raises it
+        except BaseException as error:
             unit.future.set_exception(error)
             return {}
         unit.future.set_result(recordings)

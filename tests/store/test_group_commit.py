@@ -51,7 +51,7 @@ def at_once(n: int, work: Callable[[int], Any]) -> list[Any]:
         start.wait()
         try:
             return work(i)
-        except Exception as error:  # noqa: BLE001 - the test looks at it
+        except Exception as error:
             return error
 
     with ThreadPoolExecutor(n) as pool:
@@ -107,11 +107,15 @@ def test_sixteen_conditional_appends_on_one_case_exactly_one_wins(
     app = gc_factory(pg_url)
     case_id = open_case(app)
     for version in (1, 2):
-        results = at_once(THREADS, lambda n, v=version: app.record(
-            case_id, "CommentAdded", {"text": f"writer {n}"}, writer(n), expected_version=v))
+        def append(n: int, v: int = version) -> Any:
+            return app.record(case_id, "CommentAdded", {"text": f"writer {n}"}, writer(n),
+                              expected_version=v)
+
+        results = at_once(THREADS, append)
         won = [r for r in results if not isinstance(r, Exception)]
         lost = [r for r in results if isinstance(r, Exception)]
-        assert len(won) == 1 and won[0].event.version == version + 1
+        assert len(won) == 1
+        assert won[0].event.version == version + 1
         assert all(isinstance(r, VersionConflict) and r.expected == version for r in lost)
     assert [e.version for e in app.history(case_id)] == [1, 2, 3]
     assert app.verify(case_id).valid
@@ -144,14 +148,14 @@ def test_a_conflict_from_another_process_fails_alone(pg_url: str, gc_factory: An
             unit: ProcessingEvent[UUID] = ProcessingEvent()
             unit.collect_events(case)
             units.append(unit)
-        committer = GroupCommitter(app._record, max_wait=30)  # noqa: SLF001
+        committer = GroupCommitter(app._record, max_wait=30)
         try:
             with committer.deciding():  # hold the writer until all three are queued
                 pool = ThreadPoolExecutor(3)
                 futures = [pool.submit(committer.commit, u) for u in units]
                 while committer.stats.submitted < 3:
                     threading.Event().wait(0.001)
-            outcomes = [f.exception() or f.result() for f in futures]
+            outcomes: list[Any] = [f.exception() or f.result() for f in futures]
             pool.shutdown()
         finally:
             committer.close()
@@ -181,7 +185,7 @@ def test_two_units_of_one_case_never_share_a_batch() -> None:
 
     def unit(*events: E) -> ProcessingEvent[Any]:
         pe: ProcessingEvent[Any] = ProcessingEvent()
-        pe.events.extend(events)  # type: ignore[arg-type]
+        pe.events.extend(events)
         return pe
 
     committer = GroupCommitter(record, max_wait=30)
@@ -192,7 +196,9 @@ def test_two_units_of_one_case_never_share_a_batch() -> None:
                 unit(E("a", 2)), unit(E("b", 2)), unit(E("a", 2)), unit(E("a", 3)))]
             while committer.stats.submitted < 4:
                 threading.Event().wait(0.001)
-        assert futures[0].result() and futures[1].result() and futures[3].result()
+        assert futures[0].result()
+        assert futures[1].result()
+        assert futures[3].result()
         assert isinstance(futures[2].exception(), IntegrityError)
         pool.shutdown()
     finally:
@@ -218,7 +224,8 @@ def test_merges_stay_atomic_under_group_commit(durable_url: str, gc_factory: Any
                   and e.data["source_case_id"] == str(duplicate)]
         assert len(joined) == 1
         # the two events of one merge are adjacent in the log: one unit, one insert
-        assert merged.position is not None and joined[0].position is not None
+        assert merged.position is not None
+        assert joined[0].position is not None
         assert abs(joined[0].position - merged.position) == 1
     assert app.verify(target).valid
 
