@@ -36,6 +36,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -324,17 +325,25 @@ def _postgres_rows(datastore: PostgresDatastore, table: str, page_size: int) -> 
         f' FROM "{datastore.schema}"."{table}"'
         " WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
     )
-    after = 0
-    while True:
+
+    def fetch(after: int) -> list[Any]:
         # Binary results: bytea arrives as is instead of as hex text to decode.
         with datastore.get_connection() as conn, conn.cursor(row_factory=_tuple_row) as curs:
             curs.execute(statement, (after, page_size), binary=True)
-            page = curs.fetchall()
-        for _, case_id, version, topic, state in page:
-            yield case_id, version, topic, state
-        if len(page) < page_size:
-            return
-        after = page[-1][0]
+            return curs.fetchall()
+
+    # The next page is read in a thread while this one is checked (the wait for the server
+    # overlaps with the checking).
+    with ThreadPoolExecutor(1, thread_name_prefix="yishi-verify-read") as reader:
+        ahead = reader.submit(fetch, 0)
+        while True:
+            page = ahead.result()
+            if len(page) == page_size:
+                ahead = reader.submit(fetch, page[-1][0])
+            for _, case_id, version, topic, state in page:
+                yield case_id, version, topic, state
+            if len(page) < page_size:
+                return
 
 
 def _sqlite_rows(datastore: SQLiteDatastore, table: str, page_size: int) -> Iterator[Row]:
