@@ -50,7 +50,9 @@ def advance(app: Cases, clock: ManualClock, case_id: UUID, to: Step) -> None:
                                       assignee="绿城物业", due_at=clock.now() + timedelta(days=20))
             app.accept_implementation(case_id, p.property)
             app.report_progress(case_id, p.property, percent=50)
-            app.complete_implementation(case_id, p.property, summary="防水层重做", cost_fen=1_200_000)
+            app.complete_implementation(
+                case_id, p.property, summary="防水层重做", cost_fen=1_200_000
+            )
         elif step is Step.SUPERVISE:
             app.record_supervision(case_id, p.party, verdict="passed")
             app.rate(case_id, p.resident, satisfaction="satisfied")
