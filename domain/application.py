@@ -157,9 +157,10 @@ class Cases(Application[UUID]):
         against the newest state if another writer got in first.
         """
         if event_type == "CaseMerged":
-            into = data.get("into_case_id") if isinstance(data, Mapping) else None
-            note = data.get("note") if isinstance(data, Mapping) else None
-            return self.merge_case(case_id, into, actor, note, expected_version)
+            clean = validate_data(event_type, data)
+            return self.merge_case(
+                case_id, clean["into_case_id"], actor, clean.get("note"), expected_version
+            )
         for _attempt in range(_HEAD_RETRIES):
             with self._deciding():
                 case = self._load(case_id, actor, expected_version)

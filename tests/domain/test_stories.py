@@ -9,7 +9,13 @@ import pytest
 
 from domain.application import Cases
 from domain.clock import ManualClock
-from domain.errors import CaseNotFound, InvalidTransition, PermissionDenied, RuleViolated
+from domain.errors import (
+    CaseNotFound,
+    InvalidEventData,
+    InvalidTransition,
+    PermissionDenied,
+    RuleViolated,
+)
 from domain.model import Step
 from tests.conftest import START, People, report_data
 from tests.domain.helpers import snapshot_of, state_of
@@ -274,3 +280,14 @@ def test_a_case_past_its_step_limit_is_overdue(app: Cases, clock: ManualClock) -
     assert app.limits.is_overdue(case, START + timedelta(days=2, seconds=1))
     advance(app, clock, case_id, Step.CLOSED)
     assert app.limits.step_deadline(app.get_case(case_id)) is None
+
+
+def test_a_merge_with_a_field_it_does_not_know_is_refused_and_records_nothing(
+    app: Cases,
+) -> None:
+    duplicate, target = open_case(app), open_case(app)
+    with pytest.raises(InvalidEventData) as refused:
+        app.record(duplicate, "CaseMerged", {"into_case_id": str(target), "colour": "red"},
+                   People.grid)
+    assert "colour" in refused.value.errors
+    assert app.get_case(duplicate).version == app.get_case(target).version == 1
