@@ -149,7 +149,9 @@ def _check(case_id: UUID, version: int, topic: str, state: bytes, previous: str)
         encoded = _encode(document).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate written as an escape: not our encoding
         encoded = None
-    if encoded != bytes(state):
+    # The library writes a time as ``isoformat()``, which ``fromisoformat`` reads back from
+    # other spellings too (any separator for "T", for one): only its own spelling is ours.
+    if encoded != bytes(state) or recorded_at.isoformat() != document["timestamp"]["_data_"]:
         raise _Broken("stored bytes differ from the event's encoding")
     if document["prev_hash"] != previous:
         raise _Broken("previous-hash link does not match")
@@ -228,6 +230,8 @@ def _vouch(case_text: str, version: int, topic: str, state: bytes, previous: str
     try:
         moment = _timestamp(document)
     except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if moment.isoformat() != document["timestamp"]["_data_"]:
         return None
     # A text already in canonical_time's form (it parsed, so its fields are valid) is what
     # canonical_time would give back; anything else is converted as the reference does.
