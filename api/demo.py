@@ -18,12 +18,10 @@ are sealed under keys and nonces derived from the seed (fake people, fake keys).
 
 from __future__ import annotations
 
-import base64
 import bisect
 import hashlib
 import heapq
 import itertools
-import json
 import multiprocessing
 import random
 import sys
@@ -36,14 +34,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 from uuid import UUID, uuid5
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from domain.application import Cases
 from domain.case import Case, merge_cases
 from domain.catalogue import canonical_time
 from domain.deadlines import TimeLimits
 from domain.model import Actor, Role
-from domain.privacy import ALGORITHM, KEYS_TABLE
+from domain.privacy import KEYS_TABLE, seal
 
 #: Cases simulated together and saved in one transaction. Part of what a seed means:
 #: merges only join cases of the same chunk, so changing it changes the district.
@@ -326,22 +322,6 @@ def subject_key(seed: int, subject_id: str) -> bytes:
     return hashlib.sha256(f"yishi-demo-key:{seed}:{subject_id}".encode()).digest()
 
 
-def seal_deterministic(subject_id: str, key: bytes, contact: dict[str, str],
-                       nonce: bytes) -> dict[str, str]:
-    """``domain.privacy.seal`` with a given nonce, so a seed reproduces the same bytes.
-
-    Same envelope as ``seal`` (``unseal`` opens it; a test checks that). Each nonce is
-    derived from the case id, so no (key, nonce) pair is ever used twice.
-    """
-    plaintext = json.dumps(contact, sort_keys=True, ensure_ascii=False).encode()
-    ciphertext = AESGCM(key).encrypt(nonce, plaintext, subject_id.encode())
-    return {
-        "subject_id": subject_id,
-        "alg": ALGORITHM,
-        "ciphertext": base64.b64encode(nonce + ciphertext).decode("ascii"),
-    }
-
-
 # One case's story ---------------------------------------------------------------------------
 
 
@@ -437,7 +417,7 @@ def story(  # noqa: PLR0915 - one story, read top to bottom like the eight steps
     if sealed is not None:
         subject, contact = sealed
         nonce = hashlib.sha256(f"nonce:{seed}:{plan.case_id}".encode()).digest()[:12]
-        envelope = seal_deterministic(subject, subject_key(seed, subject), contact, nonce)
+        envelope = seal(subject, subject_key(seed, subject), contact, nonce)
     data = {
         "compound_id": c.id,
         "community_id": c.community.id,

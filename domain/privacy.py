@@ -84,9 +84,15 @@ class SubjectKeys:
         return rows[0][0] if rows else None
 
 
-def seal(subject_id: str, key: bytes, contact: Mapping[str, Any]) -> dict[str, str]:
-    """Encrypt a contact under the subject's key; the subject id is authenticated too."""
-    nonce = os.urandom(12)
+def seal(
+    subject_id: str, key: bytes, contact: Mapping[str, Any], nonce: bytes | None = None
+) -> dict[str, str]:
+    """Encrypt a contact under the subject's key; the subject id is authenticated too.
+
+    The nonce is random unless given (a simulation that must reproduce its bytes derives
+    one per case); a (key, nonce) pair must never be used twice.
+    """
+    nonce = os.urandom(12) if nonce is None else nonce
     plaintext = json.dumps(dict(contact), sort_keys=True, ensure_ascii=False).encode()
     ciphertext = AESGCM(key).encrypt(nonce, plaintext, subject_id.encode())
     return {
