@@ -163,6 +163,18 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "CommentAdded": frozenset(set(Role) - {R.AUDITOR, R.ADMIN}),
 }
 
+#: Roles that read a reporter's contact in plain text (PIPL: only those who call back);
+#: the reporting resident reads their own too. Everyone else sees it masked.
+CONTACT_READERS = frozenset({R.COMMUNITY, R.GRID_WORKER})
+
+
+def may_read_contact(reader: Actor, reporter_actor_id: str | None) -> bool:
+    """True when the reader sees the reporter's name and phone unmasked."""
+    return reader.role in CONTACT_READERS or (
+        reporter_actor_id is not None and reader.id == reporter_actor_id
+    )
+
+
 #: Events whose role is narrowed to the party the implementation is assigned to (领单).
 ASSIGNEE_EVENTS = frozenset(
     {"ImplementationAccepted", "ProgressReported", "ImplementationCompleted"}

@@ -16,10 +16,7 @@ from domain.application import Cases, StoredCaseEvent
 from domain.case import Case
 from domain.model import STEP_NAMES_ZH, Actor, Role
 from domain.privacy import unseal
-from domain.rules import allowed_events
-
-#: Roles that see the reporter's contact in plain text (besides the reporter).
-SEES_CONTACT = frozenset({Role.COMMUNITY, Role.GRID_WORKER})
+from domain.rules import allowed_events, may_read_contact
 
 
 def mask_name(name: str) -> str:
@@ -42,8 +39,7 @@ def reporter_view(
     contact = unseal(envelope, cases.keys.get(subject) if subject else None)
     if contact is None:
         return Reporter(erased=True, subject_id=subject)
-    is_reporter = reporter_actor_id is not None and reader.id == reporter_actor_id
-    if reader.role in SEES_CONTACT or is_reporter:
+    if may_read_contact(reader, reporter_actor_id):
         return Reporter(name=contact.get("name"), phone=contact.get("phone"), subject_id=subject)
     return Reporter(
         name=mask_name(str(contact.get("name", ""))),
