@@ -4,9 +4,19 @@ Every function takes the reader's ``Scope`` (empty: the whole store) and applies
 reads the generation the pointer names, and answers a plain dict that says how fresh it
 is: ``position`` (what the projections have processed) and ``head`` (the log's last
 position). Rates are fractions, ``None`` when their denominator is 0; durations are
-seconds. The figures are computed in Python from the per-case facts the SQL selects: the
-same code on SQLite and PostgreSQL, and a few tens of thousands of cases take well under a
-second. Choices where metrics.md is silent are in docs/adr/0021-metric-definitions.md.
+seconds. Choices where metrics.md is silent are in docs/adr/0021-metric-definitions.md.
+
+The figures (closure, steps, satisfaction) have two ways to the same answer:
+
+- **cells** (the usual one): the figure cells the scope and filters select
+  (projections/cells.py, one row per compound and month), computed vectorised
+  (projections/cell_figures.py). It answers whenever ``as_of`` is at or after every time in
+  the facts of the cells selected, which the default, now, always is. Its cost grows with
+  the cells read, not with the events (docs/adr/0022-figure-cells.md).
+- **per case**: every case row of the cohort selected by SQL and its facts folded in Python,
+  for an ``as_of`` in the past of some selected case, and for a generation without cells.
+
+``cells=False`` forces the per-case way (the tests compare the two).
 """
 
 from __future__ import annotations
@@ -17,18 +27,16 @@ import json
 import statistics
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.application import Cases
 from domain.model import WORKING_STEPS, Actor, Resolution
 from domain.storage import Cursor
-from projections import store
+from projections import cell_figures, store
 from projections.fold import LOOP_KINDS, from_us, us
+from projections.periods import PERIODS, period_key
 
-#: Periods are calendar periods of the reported date in China Standard Time (UTC+8).
-LOCAL = timezone(timedelta(hours=8), "CST")
-PERIODS = ("day", "week", "month", "quarter", "year")
 #: group_by names and the key each has in ``group``.
 GROUP_KEYS = {
     "compound": "compound_id",
@@ -164,23 +172,6 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def period_key(reported_at_us: int, period: str) -> str:
-    """The calendar period (China Standard Time) a report falls in: 2026-03-02, 2026-W10..."""
-    local = from_us(reported_at_us).astimezone(LOCAL)
-    if period == "day":
-        return local.strftime("%Y-%m-%d")
-    if period == "week":
-        year, week, _ = local.isocalendar()
-        return f"{year}-W{week:02d}"
-    if period == "month":
-        return local.strftime("%Y-%m")
-    if period == "quarter":
-        return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
-    if period == "year":
-        return f"{local.year}"
-    raise QueryError(f"period must be one of {', '.join(PERIODS)}")
-
-
 def _group_spec(group_by: str | Sequence[str] | None, period: str | None) -> list[str]:
     names = []
     for name in _as_list(group_by):
@@ -271,6 +262,48 @@ def _as_of(cases: Cases, as_of: datetime | None) -> int:
     return us(as_of if as_of is not None else cases.clock.now())
 
 
+def _from_cells(
+    cases: Cases, scope: Scope, filters: Filters, at: int, *, stays: bool
+) -> tuple[int, cell_figures.Pool, Any] | None:
+    """The cohort from the figure cells, or None when they cannot answer for ``at``.
+
+    SQL selects the cells by scope, compound, community and the months the window touches;
+    the rest of the cohort's filters are applied to the cases' columns.
+    """
+    store.ensure_base(cases.db)
+    where = _Where()
+    where.scope(scope)
+    where.any_of("compound_id", filters.compound)
+    where.any_of("community_id", filters.community)
+    if filters.from_ is not None:
+        where.add("month >= %s", period_key(us(filters.from_), "month"))
+    if filters.to is not None:
+        where.add("month <= %s", period_key(us(filters.to) - 1, "month"))
+    with cases.db.transaction() as cur:
+        generation, position = _freshness(cases, cur)
+        if not store.has_cells(cases.db, cur, generation):
+            return None
+        rows = cur.execute(
+            f"SELECT compound_id, community_id, cases, {'stays' if stays else 'NULL'},"
+            f" settled, exact FROM {store.cells_table(cases.db, generation)}" + where.sql,
+            where.params,
+        ).fetchall()
+    if any(int(r[4]) > at or not r[5] for r in rows):
+        return None
+    pool = cell_figures.pool([r[:4] for r in rows])
+    mask = cell_figures.cohort_mask(
+        pool, compound=filters.compound, community=filters.community,
+        category=filters.category, channel=filters.channel,
+        from_us=None if filters.from_ is None else us(filters.from_),
+        to_us=None if filters.to is None else us(filters.to), as_of_us=at,
+    )
+    return position, pool, mask
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else value / 1e6
+
+
 def closure(
     cases: Cases,
     scope: Scope = EVERYTHING,
@@ -284,6 +317,7 @@ def closure(
     community: str | Sequence[str] | None = None,
     category: str | Sequence[str] | None = None,
     channel: str | Sequence[str] | None = None,
+    cells: bool = True,
 ) -> dict[str, Any]:
     """Closure figures (办结率 and friends) of the cohort reported in [from_, to), at as_of.
 
@@ -302,9 +336,21 @@ def closure(
     at = _as_of(cases, as_of)
     filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
                       _as_list(channel), from_, to)
-    position, rows = _cohort(cases, scope, filters, at, "closures")
     overall = cases.limits.overall // timedelta(microseconds=1)
     response = cases.limits.response // timedelta(microseconds=1)
+    found = _from_cells(cases, scope, filters, at, stays=False) if cells else None
+    if found is not None:
+        position, pool, mask = found
+        groups = [
+            _closure_group(keys, g["key"], g["reported"], g["closed"],
+                           g["closed_by_resolution"], g["on_time"], g["ever_closed"],
+                           g["reopened"], g["responded"], g["time_to_close"].median,
+                           g["time_to_close"].p90)
+            for g in cell_figures.closure(pool, mask, keys, period, overall, response)
+        ]
+        return {"position": position, "head": cases.head_position(), "as_of": _time(at),
+                "groups": groups}
+    position, rows = _cohort(cases, scope, filters, at, "closures")
     groups = []
     for key, members in _groups(rows, keys, period).items():
         by_resolution = {r.value: 0 for r in Resolution}
@@ -329,32 +375,46 @@ def closure(
                 durations.append(active[0] - row.reported_at)
                 if active[0] <= row.reported_at + overall:
                     on_time += 1
-        reported = len(members)
-        set_apart = by_resolution["merged"] + by_resolution["withdrawn"]
-        median = statistics.median(durations) if durations else None
-        p90 = percentile(durations, 0.9)
-        groups.append({
-            "group": dict(zip(keys, key, strict=True)),
-            "reported": reported,
-            "closed": closed,
-            "closed_by_resolution": by_resolution,
-            "closure_rate": _rate(closed, reported),
-            "resolved_rate": _rate(by_resolution["resolved"], closed),
-            "on_time_rate": _rate(on_time, closed),
-            "reopen_rate": _rate(reopened, ever_closed),
-            "response_rate": _rate(responded, reported),
-            "time_to_close": {
-                "median_s": None if median is None else median / 1e6,
-                "p90_s": None if p90 is None else p90 / 1e6,
-            },
-            "closed_excluding_merged_withdrawn": closed - set_apart,
-            "closure_rate_excluding_merged_withdrawn": _rate(closed - set_apart,
-                                                             reported - set_apart),
-            "responded": responded,
-            "reopened": reopened,
-        })
+        groups.append(_closure_group(
+            keys, key, len(members), closed, by_resolution, on_time, ever_closed, reopened,
+            responded, statistics.median(durations) if durations else None,
+            percentile(durations, 0.9),
+        ))
     return {"position": position, "head": cases.head_position(), "as_of": _time(at),
             "groups": groups}
+
+
+def _closure_group(
+    keys: list[str],
+    key: tuple[str, ...],
+    reported: int,
+    closed: int,
+    by_resolution: dict[str, int],
+    on_time: int,
+    ever_closed: int,
+    reopened: int,
+    responded: int,
+    median: float | None,
+    p90: float | None,
+) -> dict[str, Any]:
+    set_apart = by_resolution["merged"] + by_resolution["withdrawn"]
+    return {
+        "group": dict(zip(keys, key, strict=True)),
+        "reported": reported,
+        "closed": closed,
+        "closed_by_resolution": by_resolution,
+        "closure_rate": _rate(closed, reported),
+        "resolved_rate": _rate(by_resolution["resolved"], closed),
+        "on_time_rate": _rate(on_time, closed),
+        "reopen_rate": _rate(reopened, ever_closed),
+        "response_rate": _rate(responded, reported),
+        "time_to_close": {"median_s": _seconds(median), "p90_s": _seconds(p90)},
+        "closed_excluding_merged_withdrawn": closed - set_apart,
+        "closure_rate_excluding_merged_withdrawn": _rate(closed - set_apart,
+                                                         reported - set_apart),
+        "responded": responded,
+        "reopened": reopened,
+    }
 
 
 def steps(
@@ -368,6 +428,7 @@ def steps(
     community: str | Sequence[str] | None = None,
     category: str | Sequence[str] | None = None,
     channel: str | Sequence[str] | None = None,
+    cells: bool = True,
 ) -> dict[str, Any]:
     """Flow through the steps at as_of: backlog, overdue, time in step, loops.
 
@@ -382,6 +443,17 @@ def steps(
     at = _as_of(cases, as_of)
     filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
                       _as_list(channel), from_, to)
+    found = _from_cells(cases, scope, filters, at, stays=True) if cells else None
+    if found is not None:
+        position, pool, mask = found
+        flow = cell_figures.steps(pool, mask, at)
+        result = [
+            _step_item(name, flow["backlog"][name], flow["overdue"][name], spread.count,
+                       spread.total, spread.median, spread.p90)
+            for name, spread in flow["spent"].items()
+        ]
+        return {"position": position, "head": cases.head_position(), "as_of": _time(at),
+                "steps": result, "loops": flow["loops"]}
     position, rows = _cohort(cases, scope, filters, at, "visits", "loops")
     backlog = {s.value: 0 for s in WORKING_STEPS}
     overdue = {s.value: 0 for s in WORKING_STEPS}
@@ -408,21 +480,29 @@ def steps(
     result = []
     for step_name, waiting in backlog.items():
         spent = durations[step_name]
-        median = statistics.median(spent) if spent else None
-        p90 = percentile(spent, 0.9)
-        result.append({
-            "step": step_name,
-            "backlog": waiting,
-            "overdue": overdue[step_name],
-            "time_in_step": {
-                "count": len(spent),
-                "mean_s": (sum(spent) / len(spent) / 1e6) if spent else None,
-                "median_s": None if median is None else median / 1e6,
-                "p90_s": None if p90 is None else p90 / 1e6,
-            },
-        })
+        result.append(_step_item(
+            step_name, waiting, overdue[step_name], len(spent), sum(spent),
+            statistics.median(spent) if spent else None, percentile(spent, 0.9),
+        ))
     return {"position": position, "head": cases.head_position(), "as_of": _time(at),
             "steps": result, "loops": loops}
+
+
+def _step_item(
+    step: str, backlog: int, overdue: int, count: int, total: int,
+    median: float | None, p90: float | None,
+) -> dict[str, Any]:
+    return {
+        "step": step,
+        "backlog": backlog,
+        "overdue": overdue,
+        "time_in_step": {
+            "count": count,
+            "mean_s": (total / count / 1e6) if count else None,
+            "median_s": _seconds(median),
+            "p90_s": _seconds(p90),
+        },
+    }
 
 
 def satisfaction(
@@ -438,6 +518,7 @@ def satisfaction(
     community: str | Sequence[str] | None = None,
     category: str | Sequence[str] | None = None,
     channel: str | Sequence[str] | None = None,
+    cells: bool = True,
 ) -> dict[str, Any]:
     """Satisfaction (满意率) of the cohort reported in [from_, to), at as_of.
 
@@ -449,17 +530,25 @@ def satisfaction(
     at = _as_of(cases, as_of)
     filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
                       _as_list(channel), from_, to)
-    position, rows = _cohort(cases, scope, filters, at, "ratings")
+    found = _from_cells(cases, scope, filters, at, stays=False) if cells else None
+    if found is not None:
+        position, pool, mask = found
+        tallies = cell_figures.satisfaction(pool, mask, keys, period)
+    else:
+        position, rows = _cohort(cases, scope, filters, at, "ratings")
+        tallies = []
+        for key, members in _groups(rows, keys, period).items():
+            counts = dict.fromkeys(SATISFACTIONS, 0)
+            for row in members:
+                live: dict[str, str] = {}
+                for resident, value, when in row.facts[0]:
+                    if when <= at:
+                        live[resident] = value
+                for value in live.values():
+                    counts[value] += 1
+            tallies.append((key, counts))
     groups = []
-    for key, members in _groups(rows, keys, period).items():
-        counts = dict.fromkeys(SATISFACTIONS, 0)
-        for row in members:
-            live: dict[str, str] = {}
-            for resident, value, when in row.facts[0]:
-                if when <= at:
-                    live[resident] = value
-            for value in live.values():
-                counts[value] += 1
+    for key, counts in tallies:
         total = sum(counts.values())
         groups.append({
             "group": dict(zip(keys, key, strict=True)),

@@ -1,11 +1,12 @@
 """Where the read models live: tables beside the events, in generations (读模型存储).
 
 Each generation ``g`` is a set of tables, ``proj_cases_g{g}`` (one row per case: the case
-list's columns and the per-case facts behind the figures) and ``proj_audit_g{g}`` (one row
-per event). ``proj_generation`` holds the one generation that queries read;
-``proj_tracking`` holds each projection's position in the global log, per generation. A
-rebuild fills a fresh generation and switches the pointer in one transaction when it has
-caught up (docs/adr/0020-projections.md).
+list's columns and the per-case facts behind the figures), ``proj_audit_g{g}`` (one row
+per event) and ``proj_cells_g{g}`` (one row per compound and month of report: what its
+cases add to the figures, projections/cells.py). ``proj_generation`` holds the one
+generation that queries read; ``proj_tracking`` holds each projection's position in the
+global log, per generation. A rebuild fills a fresh generation and switches the pointer in
+one transaction when it has caught up (docs/adr/0020-projections.md).
 
 Every write of a batch happens in one transaction with the tracking rows, which are
 locked first: a batch is applied exactly once, also with two runners or after a crash.
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from domain.storage import Cursor, Database
+from projections.cells import Cell, cell_changes
 from projections.fold import AUDIT_COLUMNS, LIST_FIELDS, AuditRow, CaseFacts
 
 PROJECTIONS: tuple[str, ...] = ("cases", "audit")
@@ -37,6 +39,10 @@ def cases_table(db: Database, generation: int) -> str:
 
 def audit_table(db: Database, generation: int) -> str:
     return db.table(f"proj_audit_g{generation}")
+
+
+def cells_table(db: Database, generation: int) -> str:
+    return db.table(f"proj_cells_g{generation}")
 
 
 def _big(db: Database) -> str:
@@ -103,6 +109,18 @@ def _create_generation(
         f" recorded_at {big} NOT NULL, summary TEXT NOT NULL, prev_hash TEXT NOT NULL,"
         " hash TEXT NOT NULL, compound_id TEXT NOT NULL, community_id TEXT NOT NULL)"
     )
+    blob = "BYTEA" if db.dialect == "postgres" else "BLOB"
+    cells = cells_table(db, generation)
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {cells} (compound_id TEXT NOT NULL, community_id TEXT NOT"
+        f" NULL, month TEXT NOT NULL, ids {blob} NOT NULL, cases {blob} NOT NULL,"
+        f" stays {blob} NOT NULL, settled {big} NOT NULL, exact INTEGER NOT NULL,"
+        " PRIMARY KEY (compound_id, community_id, month))"
+    )
+    if db.dialect == "postgres":
+        # The arrays are numbers that do not compress: store them out of line, uncompressed.
+        for column in ("ids", "cases", "stays"):
+            cur.execute(f"ALTER TABLE {cells} ALTER COLUMN {column} SET STORAGE EXTERNAL")
     if indexes:
         create_indexes(db, cur, generation)
     for projection in PROJECTIONS:
@@ -174,6 +192,7 @@ def switch_generation(db: Database, cur: Cursor, generation: int) -> list[int]:
 
 
 def drop_generation(db: Database, cur: Cursor, generation: int) -> None:
+    cur.execute(f"DROP TABLE IF EXISTS {cells_table(db, generation)}")
     cur.execute(f"DROP TABLE IF EXISTS {cases_table(db, generation)}")
     cur.execute(f"DROP TABLE IF EXISTS {audit_table(db, generation)}")
     cur.execute(
@@ -302,4 +321,70 @@ def write_batch(
                 f"INSERT INTO {table} ({columns}) VALUES ({marks})",
                 [row.as_tuple() for row in audit],
             )
+    if facts and has_cells(db, cur, generation):
+        write_cells(db, cur, generation, facts)
     set_positions(db, cur, generation, position)
+
+
+#: (database, generation) pairs known to have, or not to have, a cells table.
+_CELLS: weakref.WeakKeyDictionary[Database, dict[int, bool]] = weakref.WeakKeyDictionary()
+
+
+def has_cells(db: Database, cur: Cursor, generation: int) -> bool:
+    """Whether the generation has figure cells (generations made before them do not)."""
+    known = _CELLS.setdefault(db, {})
+    if generation not in known:
+        name = f"proj_cells_g{generation}"
+        if db.dialect == "postgres":
+            row = cur.execute("SELECT to_regclass(%s)", (db.table(name),)).fetchone()
+            found = row is not None and row[0] is not None
+        else:
+            found = cur.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", (name,)
+            ).fetchone() is not None
+        if not found:
+            return False  # not remembered: a rebuild may create it
+        known[generation] = True
+    return known[generation]
+
+
+CELL_COLUMNS = "compound_id, community_id, month, ids, cases, stays, settled, exact"
+
+
+def load_cells(
+    db: Database, cur: Cursor, generation: int, keys: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Cell]:
+    """The stored cells of the given keys (compound, community, month); absent ones left out."""
+    wanted = sorted(set(keys))
+    found: dict[tuple[str, str, str], Cell] = {}
+    table = cells_table(db, generation)
+    step = 300
+    for i in range(0, len(wanted), step):
+        chunk = wanted[i : i + step]
+        ors = " OR ".join(["(compound_id = %s AND community_id = %s AND month = %s)"] * len(chunk))
+        rows = cur.execute(
+            f"SELECT {CELL_COLUMNS} FROM {table} WHERE {ors}", [v for k in chunk for v in k]
+        ).fetchall()
+        for compound, community, month, ids, cases, stays, settled, exact in rows:
+            key = (str(compound), str(community), str(month))
+            found[key] = Cell.decoded(key, ids, cases, stays, settled, exact)
+    return found
+
+
+def write_cells(db: Database, cur: Cursor, generation: int, facts: Sequence[CaseFacts]) -> None:
+    """Fold the changed cases' contributions into their cells (one upsert per cell)."""
+    changes = cell_changes(facts)
+    stored = load_cells(db, cur, generation, changes)
+    rows = []
+    for key, parts in changes.items():
+        cell = stored.get(key) or Cell(*key)
+        new = cell.merged(parts)
+        rows.append((*key, *new.encoded(), new.settled, int(new.exact)))
+    marks = ", ".join(["%s"] * 8)
+    cur.executemany(
+        f"INSERT INTO {cells_table(db, generation)} ({CELL_COLUMNS}) VALUES ({marks})"
+        " ON CONFLICT (compound_id, community_id, month) DO UPDATE SET ids = excluded.ids,"
+        " cases = excluded.cases, stays = excluded.stays, settled = excluded.settled,"
+        " exact = excluded.exact",
+        rows,
+    )

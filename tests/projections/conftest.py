@@ -6,6 +6,7 @@ from typing import Any
 
 from domain.application import Cases
 from projections import store
+from projections.cells import Cell
 
 
 def dump(app: Cases, generation: int | None = None) -> dict[str, list[tuple[Any, ...]]]:
@@ -18,5 +19,29 @@ def dump(app: Cases, generation: int | None = None) -> dict[str, list[tuple[Any,
         "audit": app.db.execute(
             f"SELECT * FROM {store.audit_table(app.db, gen)} ORDER BY position"
         ),
+        "cells": cells(app, gen),
         "positions": sorted(store.positions(app.db, gen)[1].items()),
     }
+
+
+def cells(app: Cases, generation: int) -> list[tuple[Any, ...]]:
+    """A generation's figure cells, decoded: per cell its cases' rows and stays, by case id.
+
+    The order of rows inside a cell depends on how the log was cut into batches, so each
+    case's row and its stays are listed under its id, sorted.
+    """
+    rows = app.db.execute(
+        f"SELECT {store.CELL_COLUMNS} FROM {store.cells_table(app.db, generation)}"
+        " ORDER BY compound_id, community_id, month"
+    )
+    out = []
+    for compound, community, month, ids, cases, stays, settled, exact in rows:
+        cell = Cell.decoded((compound, community, month), ids, cases, stays, settled, exact)
+        per_case = sorted(
+            (case_id, [v.tolist() if hasattr(v, "tolist") else v for v in cell.cases[i].item()],
+             sorted((int(s["step"]), int(s["duration"])) for s in cell.stays
+                    if int(s["case"]) == i))
+            for i, case_id in enumerate(cell.ids)
+        )
+        out.append((cell.key, per_case, cell.settled, cell.exact))
+    return out

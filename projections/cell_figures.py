@@ -1,0 +1,282 @@
+"""The figures computed from figure cells, vectorised (统计单元上的计算).
+
+The same definitions as the per-case fold in projections/queries.py, over the columns of
+projections/cells.py: counts by ``numpy.bincount``, percentiles by one sort of the values
+grouped, then the very arithmetic of ``statistics.median`` and ``queries.percentile`` on
+Python integers, so that both ways give the same floats to the last bit (tested with
+Hypothesis in tests/projections/test_cells.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from projections.cells import (
+    CASE_DTYPE,
+    CATEGORIES,
+    CHANNELS,
+    RESOLUTIONS,
+    ROLES,
+    SATISFACTIONS,
+    STAY_DTYPE,
+    STEPS,
+)
+from projections.fold import LOOP_KINDS
+from projections.periods import period_key
+
+_DAY_US = 86_400_000_000
+_LOCAL_OFFSET_US = 8 * 3_600_000_000
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The cases of the selected cells, as columns, and their finished stays."""
+
+    cases: np.ndarray  # CASE_DTYPE
+    compound: np.ndarray  # index into ``compounds``, per case
+    community: np.ndarray  # index into ``communities``, per case
+    compounds: tuple[str, ...]
+    communities: tuple[str, ...]
+    stays: np.ndarray  # STAY_DTYPE, ``case`` indexes ``cases``
+
+
+def pool(rows: Sequence[tuple[Any, ...]]) -> Pool:
+    """Concatenate cells given as (compound, community, cases bytes, stays bytes or None)."""
+    compounds = tuple(sorted({str(r[0]) for r in rows}))
+    communities = tuple(sorted({str(r[1]) for r in rows}))
+    compound_at = {c: i for i, c in enumerate(compounds)}
+    community_at = {c: i for i, c in enumerate(communities)}
+    parts, stays, sizes, compound_codes, community_codes = [], [], [], [], []
+    offset = 0
+    for compound, community, cases_bytes, stays_bytes in rows:
+        cases = np.frombuffer(bytes(cases_bytes), CASE_DTYPE)
+        parts.append(cases)
+        sizes.append(len(cases))
+        compound_codes.append(compound_at[str(compound)])
+        community_codes.append(community_at[str(community)])
+        if stays_bytes is not None:
+            cell_stays = np.frombuffer(bytes(stays_bytes), STAY_DTYPE).copy()
+            cell_stays["case"] += offset
+            stays.append(cell_stays)
+        offset += len(cases)
+    counts = np.array(sizes, dtype=np.int64)
+    return Pool(
+        cases=np.concatenate(parts) if parts else np.empty(0, CASE_DTYPE),
+        compound=np.repeat(np.array(compound_codes, dtype=np.int32), counts),
+        community=np.repeat(np.array(community_codes, dtype=np.int32), counts),
+        compounds=compounds,
+        communities=communities,
+        stays=np.concatenate(stays) if stays else np.empty(0, STAY_DTYPE),
+    )
+
+
+def cohort_mask(
+    p: Pool,
+    *,
+    compound: Sequence[str],
+    community: Sequence[str],
+    category: Sequence[str],
+    channel: Sequence[str],
+    from_us: int | None,
+    to_us: int | None,
+    as_of_us: int,
+) -> np.ndarray:
+    """Which cases of the pool are in the cohort the filters describe."""
+    cases = p.cases
+    mask = cases["reported_at"] <= as_of_us
+    if from_us is not None:
+        mask &= cases["reported_at"] >= from_us
+    if to_us is not None:
+        mask &= cases["reported_at"] < to_us
+    for column, labels, wanted in (
+        (p.compound, p.compounds, compound),
+        (p.community, p.communities, community),
+        (cases["category"], CATEGORIES, category),
+        (cases["channel"], CHANNELS, channel),
+    ):
+        if wanted:
+            codes = [labels.index(w) for w in set(wanted) if w in labels]
+            mask &= np.isin(column, np.array(codes, dtype=column.dtype))
+    return mask
+
+
+def _labels(p: Pool, key: str) -> list[str]:
+    """The label of each code of ``key`` (the group key of a column other than period)."""
+    if key == "compound_id":
+        return list(p.compounds)
+    if key == "community_id":
+        return list(p.communities)
+    if key == "category":
+        return list(CATEGORIES)
+    if key == "channel":
+        return list(CHANNELS)
+    if key == "assignee_role":
+        return ["", *ROLES]  # code -1 (no assignee) is shifted to 0
+    raise AssertionError(key)
+
+
+def groups(
+    p: Pool, mask: np.ndarray, keys: Sequence[str], period: str | None
+) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """The groups of the cohort, sorted by their labels, and each cohort case's group."""
+    n = int(mask.sum())
+    if not keys:
+        return [()], np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return [], np.zeros(0, dtype=np.int64)
+    cases = p.cases[mask]
+    columns: list[np.ndarray] = []
+    labels: list[list[str]] = []
+    for key in keys:
+        if key == "period":
+            days = (cases["reported_at"] + _LOCAL_OFFSET_US) // _DAY_US
+            unique_days, day_index = np.unique(days, return_inverse=True)
+            periods = [period_key(int(d) * _DAY_US - _LOCAL_OFFSET_US, period or "month")
+                       for d in unique_days.tolist()]
+            distinct = sorted(set(periods))
+            rank = {name: i for i, name in enumerate(distinct)}
+            columns.append(
+                np.array([rank[name] for name in periods], dtype=np.int64)[day_index])
+            labels.append(distinct)
+            continue
+        if key == "compound_id":
+            column = p.compound[mask].astype(np.int64)
+        elif key == "community_id":
+            column = p.community[mask].astype(np.int64)
+        elif key == "assignee_role":
+            column = cases["assignee_role"].astype(np.int64) + 1
+        else:
+            column = cases[key].astype(np.int64)
+        columns.append(column)
+        labels.append(_labels(p, key))
+    combos, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+    found: list[tuple[str, ...]] = [
+        tuple(labels[k][int(code)] for k, code in enumerate(row)) for row in combos
+    ]
+    order = sorted(range(len(found)), key=found.__getitem__)
+    rank_of = np.empty(len(order), dtype=np.int64)
+    rank_of[np.array(order, dtype=np.int64)] = np.arange(len(order))
+    return [found[i] for i in order], rank_of[inverse.reshape(-1)]
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Count, total, median and 90th percentile of one group's durations (microseconds)."""
+
+    count: int
+    total: int
+    median: float | int | None
+    p90: float | int | None
+
+
+def spreads(group: np.ndarray, values: np.ndarray, n_groups: int) -> list[Spread]:
+    """Per group: the figures of its values, exactly as the per-case fold computes them."""
+    order = np.lexsort((values, group))
+    ordered = values[order].astype(np.int64)
+    counts = np.bincount(group, minlength=n_groups) if len(group) else np.zeros(
+        n_groups, dtype=np.int64)
+    ends = np.cumsum(counts)
+    out = []
+    for g in range(n_groups):
+        n = int(counts[g])
+        if n == 0:
+            out.append(Spread(0, 0, None, None))
+            continue
+        chunk = ordered[int(ends[g]) - n : int(ends[g])]
+        out.append(Spread(n, _exact_sum(chunk), _median(chunk), _percentile(chunk, 0.9)))
+    return out
+
+
+def _exact_sum(values: np.ndarray) -> int:
+    peak = int(np.abs(values).max())
+    if peak * len(values) < 2**62:
+        return int(values.sum())
+    return sum(int(v) for v in values.tolist())
+
+
+def _median(ordered: np.ndarray) -> float | int:
+    """``statistics.median`` of sorted values (the middle, or the mean of the two middle)."""
+    n = len(ordered)
+    i = n // 2
+    if n % 2 == 1:
+        return int(ordered[i])
+    return (int(ordered[i - 1]) + int(ordered[i])) / 2
+
+
+def _percentile(ordered: np.ndarray, fraction: float) -> float | int:
+    """``queries.percentile`` of sorted values (linear between closest ranks)."""
+    n = len(ordered)
+    rank = fraction * (n - 1)
+    low = int(rank)
+    high = min(low + 1, n - 1)
+    a, b = int(ordered[low]), int(ordered[high])
+    return a + (b - a) * (rank - low)
+
+
+def closure(
+    p: Pool, mask: np.ndarray, keys: Sequence[str], period: str | None,
+    overall_us: int, response_us: int,
+) -> list[dict[str, Any]]:
+    """The closure figures per group (the keys of queries.closure's groups)."""
+    names, group = groups(p, mask, keys, period)
+    n_groups = len(names)
+    cases = p.cases[mask]
+
+    def count(selected: np.ndarray) -> list[int]:
+        return [int(v) for v in np.bincount(group[selected], minlength=n_groups).tolist()]
+
+    closed = cases["closed"] == 1
+    reported = count(np.ones(len(cases), dtype=bool))
+    closed_n = count(closed)
+    by_resolution = {r: count(closed & (cases["resolution"] == i))
+                     for i, r in enumerate(RESOLUTIONS)}
+    on_time = count(closed & (cases["time_to_close"] <= overall_us))
+    ever_closed = count(cases["ever_closed"] == 1)
+    reopened = count(cases["reopened"] == 1)
+    responded = count((cases["responded"] == 1) & (cases["response"] <= response_us))
+    times = spreads(group[closed], cases["time_to_close"][closed], n_groups)
+    out = []
+    for g, name in enumerate(names):
+        resolutions = {r: by_resolution[r][g] for r in RESOLUTIONS}
+        out.append({
+            "key": name, "reported": reported[g], "closed": closed_n[g],
+            "closed_by_resolution": resolutions, "on_time": on_time[g],
+            "ever_closed": ever_closed[g], "reopened": reopened[g], "responded": responded[g],
+            "time_to_close": times[g],
+        })
+    return out
+
+
+def steps(p: Pool, mask: np.ndarray, as_of_us: int) -> dict[str, Any]:
+    """Backlog, overdue and finished stays per step, and loops, of the cohort."""
+    cases = p.cases[mask]
+    n_steps = len(STEPS)
+    open_ = cases["open_step"] >= 0
+    backlog = np.bincount(cases["open_step"][open_].astype(np.int64), minlength=n_steps)
+    late = open_ & (cases["has_deadline"] == 1) & (cases["deadline"] < as_of_us)
+    overdue = np.bincount(cases["open_step"][late].astype(np.int64), minlength=n_steps)
+    stays = p.stays[mask[p.stays["case"]]] if len(p.stays) else p.stays
+    spent = spreads(stays["step"].astype(np.int64), stays["duration"], n_steps)
+    loops = cases["loops"].astype(np.int64).sum(axis=0) if len(cases) else np.zeros(
+        len(LOOP_KINDS), dtype=np.int64)
+    return {
+        "backlog": {s: int(backlog[i]) for i, s in enumerate(STEPS)},
+        "overdue": {s: int(overdue[i]) for i, s in enumerate(STEPS)},
+        "spent": {s: spent[i] for i, s in enumerate(STEPS)},
+        "loops": {k: int(loops[i]) for i, k in enumerate(LOOP_KINDS)},
+    }
+
+
+def satisfaction(
+    p: Pool, mask: np.ndarray, keys: Sequence[str], period: str | None
+) -> list[tuple[tuple[str, ...], dict[str, int]]]:
+    """The live ratings per satisfaction value, per group."""
+    names, group = groups(p, mask, keys, period)
+    totals = np.zeros((len(names), len(SATISFACTIONS)), dtype=np.int64)
+    np.add.at(totals, group, p.cases["ratings"][mask].astype(np.int64))
+    return [(name, {v: int(totals[g, i]) for i, v in enumerate(SATISFACTIONS)})
+            for g, name in enumerate(names)]
