@@ -132,16 +132,19 @@ class Server:
     """``yishi serve`` in a subprocess (what production runs), projections off."""
 
     def __init__(self, url: str, group_commit: bool | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, tree: str | None = None,
+                 serve_args: list[str] | None = None) -> None:
         self.port = free_port()
         env = {**os.environ, **(extra_env or {})}
         env.pop("YISHI_GROUP_COMMIT", None)
         if group_commit is not None:
             env["YISHI_GROUP_COMMIT"] = "y" if group_commit else "n"
+        # ``tree``: another checkout of yishi (``python -m`` imports from the working
+        # directory first), to compare a server before and after a change in one run.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "--database-url", url, "serve", "--port",
-             str(self.port), "--no-projections"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+             str(self.port), "--no-projections", *(serve_args or [])],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tree,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -155,20 +158,34 @@ class Server:
         raise RuntimeError("yishi serve did not start")
 
     def memory_kib(self) -> dict[str, int]:
-        """VmRSS (now) and VmHWM (peak) of the server process, in KiB."""
-        result = {}
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                key, _, value = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    result[key] = int(value.split()[0])
+        """VmRSS (now) and VmHWM (peak) of the server process (and its workers), in KiB."""
+        result = {"VmRSS": 0, "VmHWM": 0}
+        for pid in [self.process.pid, *self._children()]:
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    key, _, value = line.partition(":")
+                    if key in result:
+                        result[key] += int(value.split()[0])
         return result
 
     def cpu_seconds(self) -> float:
-        """User + system CPU the server process has used so far."""
-        with open(f"/proc/{self.process.pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU the server process and its children (--workers) have used."""
+        total = 0
+        for pid in [self.process.pid, *self._children()]:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rpartition(")")[2].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def _children(self) -> list[int]:
+        try:
+            with open(f"/proc/{self.process.pid}/task/{self.process.pid}/children") as f:
+                return [int(pid) for pid in f.read().split()]
+        except FileNotFoundError:
+            return []
 
     def stop(self) -> None:
         self.process.terminate()
@@ -355,8 +372,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="paced run length")
     parser.add_argument("--modes", default="off,on", help="group commit modes to run")
     parser.add_argument("--postgres", default=DEFAULT_PG)
+    parser.add_argument("--serve-args", default="",
+                        help="extra arguments for `yishi serve`, e.g. '--workers 2'")
+    parser.add_argument("--compare", metavar="TREE",
+                        help="also run, interleaved, mode 'ref': group commit on, served from "
+                        "another checkout of yishi (e.g. `git archive HEAD~3 | tar -x -C TREE`)")
+    parser.add_argument("--compare-args", default="", help="extra arguments for ref's server")
+    parser.add_argument("--serve-env", default="",
+                        help="NAME=VALUE,... set for the candidate servers (not ref)")
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    servers: dict[str, dict[str, Any]] = {
+        mode: {"group_commit": mode == "on", "serve_args": args.serve_args.split(),
+               "extra_env": dict(kv.split("=", 1) for kv in args.serve_env.split(",") if kv)}
+        for mode in modes
+    }
+    if args.compare:
+        modes.append("ref")
+        servers["ref"] = {"group_commit": True, "tree": args.compare,
+                          "serve_args": args.compare_args.split()}
     rounds: list[dict[str, Any]] = []
     paced: dict[str, Result] = {}
     peaks: dict[str, int] = {}
@@ -369,7 +403,7 @@ def main() -> None:
                 row: dict[str, Any] = {}
                 row["library"], row["raw"] = baselines(app, url, args.baseline_events)
                 for mode in modes:
-                    server = Server(url, group_commit=mode == "on")
+                    server = Server(url, **servers[mode])
                     try:
                         row[f"one {mode}"] = measured(
                             server, closed_loop(server.port, token, 1, args.events // 4))
@@ -416,6 +450,10 @@ def main() -> None:
     if "off" in modes and "on" in modes:
         gain = med(row["16 on"].per_second / row["16 off"].per_second for row in rounds)
         print(f"group commit on / off, 16 clients: {gain:.2f} (median of rounds)")
+    for mode in modes:
+        if mode != "ref" and "ref" in modes:
+            gain = med(row[f"16 {mode}"].per_second / row["16 ref"].per_second for row in rounds)
+            print(f"16 clients, gc {mode} / ref ({args.compare}): {gain:.2f} (median of rounds)")
     print("TARGET 16 clients >= library save: " + ", ".join(
         f"gc {m} {'MET' if r >= 1 else 'MISSED'} ({r:.2f})" for m, r in ratios.items()))
     for mode, result in paced.items():
