@@ -4,6 +4,11 @@ A token is 32 random bytes (``secrets.token_urlsafe``) shown once, when it is cr
 Only its SHA-256 digest is stored, in ``yishi_credentials`` beside the events; a token with
 that much entropy cannot be guessed from its digest, so a slow password hash buys nothing
 (docs/adr/0012-credentials.md). The credential's id is the actor id every event records.
+
+A server keeps the actors of recently authenticated tokens for a few seconds
+(``cache_seconds``), keyed by the token's digest, never the token: a revocation through the
+same ``Credentials`` takes effect at once, one made by another process within
+``cache_seconds`` (docs/adr/0014-token-cache.md).
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,11 +60,30 @@ def token_digest(token: str) -> str:
 
 
 class Credentials:
-    """The token store, in the same database as the events."""
+    """The token store, in the same database as the events.
 
-    def __init__(self, db: Database) -> None:
+    ``cache_seconds`` > 0 remembers the actor of each live token authenticated here for
+    that long (at most ``cache_size`` tokens, least recently used forgotten first); 0, the
+    default, asks the database every time (the command line).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        cache_seconds: float = 0.0,
+        cache_size: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._db = db
         self._table = db.table(TABLE)
+        self.cache_seconds = cache_seconds
+        self._cache_size = cache_size
+        self._monotonic = monotonic
+        #: digest -> (actor, when it expires); never the token itself.
+        self._cache: OrderedDict[str, tuple[Actor, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        #: Bumped by every revocation here, so a lookup that raced with one is not kept.
+        self._revocations = 0
         db.create(
             f"CREATE TABLE IF NOT EXISTS {self._table} ("
             " id text PRIMARY KEY,"
@@ -121,25 +148,68 @@ class Credentials:
         return _credential(rows[0]) if rows else None
 
     def revoke(self, credential_id: str) -> bool:
-        """Revoke a credential; True when it existed and was live."""
+        """Revoke a credential; True when it existed and was live. Its token is refused by
+        this ``Credentials`` from now on, cached or not."""
         with self._db.transaction() as curs:
             curs.execute(
                 f"UPDATE {self._table} SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL"
                 " RETURNING id",
                 (datetime.now(UTC).isoformat(timespec="seconds"), credential_id),
             )
-            return len(curs.fetchall()) > 0
+            revoked = len(curs.fetchall()) > 0
+        with self._lock:
+            self._revocations += 1
+            for digest in [d for d, (actor, _) in self._cache.items() if actor.id == credential_id]:
+                del self._cache[digest]
+        return revoked
 
     def authenticate(self, token: str) -> Actor | None:
         """The actor a live token stands for, or None."""
         if not token or len(token) > 200:
             return None
+        digest = token_digest(token)
+        actor = self._remembered(digest)
+        if actor is not None:
+            return actor
+        with self._lock:
+            revocations = self._revocations
         rows = self._db.execute(
             f"SELECT id, role, compounds, communities, name, created_at, revoked_at"
             f" FROM {self._table} WHERE token_sha256 = %s AND revoked_at IS NULL",
-            (token_digest(token),),
+            (digest,),
         )
-        return _credential(rows[0]).actor if rows else None
+        if not rows:
+            return None  # unknown and revoked tokens are never cached
+        actor = _credential(rows[0]).actor
+        if self.cache_seconds > 0:
+            with self._lock:
+                if revocations == self._revocations:  # no revocation here since the SELECT
+                    self._cache[digest] = (actor, self._monotonic() + self.cache_seconds)
+                    self._cache.move_to_end(digest)
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+        return actor
+
+    def remembered(self, token: str) -> Actor | None:
+        """The actor of a token authenticated here less than ``cache_seconds`` ago and not
+        revoked here since; None otherwise. Never touches the database."""
+        if not token or len(token) > 200 or self.cache_seconds <= 0:
+            return None
+        return self._remembered(token_digest(token))
+
+    def _remembered(self, digest: str) -> Actor | None:
+        if self.cache_seconds <= 0:
+            return None
+        with self._lock:
+            entry = self._cache.get(digest)
+            if entry is None:
+                return None
+            actor, expires = entry
+            if self._monotonic() >= expires:
+                del self._cache[digest]
+                return None
+            self._cache.move_to_end(digest)
+            return actor
 
 
 def _credential(row: tuple[object, ...]) -> Credential:

@@ -56,7 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     cases = open_cases(settings.database_url, clock=settings.clock,
                        group_commit=settings.group_commit_for(store_kind))
     app.state.cases = cases
-    app.state.credentials = Credentials(cases.db)
+    app.state.credentials = Credentials(cases.db, cache_seconds=settings.token_cache_seconds)
     app.state.idempotency = IdempotencyStore(cases.db, settings.idempotency_wait_seconds)
     app.state.case_scopes = ScopeCache()
     services: list[Service] = background_services(cases, settings) if settings.projections else []
@@ -89,3 +89,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes,
                        max_depth=settings.max_json_depth)
     return app
+

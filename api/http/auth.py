@@ -1,4 +1,10 @@
-"""Who is calling: the bearer token's actor, and the dependency aliases routes use."""
+"""Who is calling: the bearer token's actor, and the dependency aliases routes use.
+
+The dependencies are ``async def`` and do no I/O on the event loop: FastAPI runs every
+plain ``def`` dependency in a worker thread, and each such hand-over cost more CPU than the
+append itself. Only a token not in the credentials' cache is looked up in the database, in
+a worker thread (docs/adr/0014-token-cache.md); the endpoints stay plain ``def``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.credentials import Credentials
 from api.http.idempotency import IdempotencyStore
@@ -20,22 +27,22 @@ _bearer = HTTPBearer(
 )
 
 
-def get_cases(request: Request) -> Cases:
+async def get_cases(request: Request) -> Cases:
     cases: Cases = request.app.state.cases
     return cases
 
 
-def get_credentials(request: Request) -> Credentials:
+async def get_credentials(request: Request) -> Credentials:
     credentials: Credentials = request.app.state.credentials
     return credentials
 
 
-def get_idempotency(request: Request) -> IdempotencyStore:
+async def get_idempotency(request: Request) -> IdempotencyStore:
     store: IdempotencyStore = request.app.state.idempotency
     return store
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -44,20 +51,23 @@ def unauthorized(detail: str) -> Problem:
     return Problem(401, "unauthorized", detail, {"WWW-Authenticate": 'Bearer realm="yishi"'})
 
 
-def get_actor(
+async def get_actor(
     credentials: Annotated[Credentials, Depends(get_credentials)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     """The actor of a live bearer token; 401 otherwise (there is no anonymous access)."""
     if bearer is None or bearer.scheme.lower() != "bearer":
         raise unauthorized("a bearer token is required")
-    actor = credentials.authenticate(bearer.credentials)
+    token = bearer.credentials
+    actor = credentials.remembered(token)
+    if actor is None:
+        actor = await run_in_threadpool(credentials.authenticate, token)
     if actor is None:
         raise unauthorized("the token is unknown or revoked")
     return actor
 
 
-def get_admin(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+async def get_admin(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
     """Credential management is the admin's (管理员); the domain checks erasure itself."""
     if actor.role is not Role.ADMIN:
         raise Problem(403, "forbidden_role", "only an admin manages credentials", role=actor.role)

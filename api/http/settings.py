@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from domain.clock import Clock
-from domain.config import database_url
+from domain.config import ConfigError, database_url
 
 
 def group_commit_env() -> bool | None:
@@ -16,6 +16,20 @@ def group_commit_env() -> bool | None:
     if not text:
         return None
     return text in ("y", "yes", "true", "t", "on", "1")
+
+
+def token_cache_env(default: float) -> float:
+    """``YISHI_TOKEN_CACHE_SECONDS``: seconds from 0 to 60; unset is ``default``."""
+    text = os.environ.get("YISHI_TOKEN_CACHE_SECONDS", "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ConfigError("YISHI_TOKEN_CACHE_SECONDS must be a number of seconds") from None
+    if not 0 <= seconds <= 60:
+        raise ConfigError("YISHI_TOKEN_CACHE_SECONDS must be from 0 to 60")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,10 @@ class Settings:
     #: Concurrent appends share transactions (docs/adr/0030-group-commit.md). None (the
     #: default, unless ``YISHI_GROUP_COMMIT`` says y or n): on for PostgreSQL only.
     group_commit: bool | None = field(default_factory=group_commit_env)
+    #: How long an authenticated token's actor is remembered (docs/adr/0014-token-cache.md):
+    #: a revocation through this server applies at once, one from elsewhere (the command
+    #: line, another server) within this many seconds. 0 asks the database every request.
+    token_cache_seconds: float = field(default_factory=lambda: token_cache_env(5.0))
 
     def group_commit_for(self, store_kind: str) -> bool:
         return self.group_commit if self.group_commit is not None else store_kind == "postgres"
