@@ -4,11 +4,12 @@ Run on demand (not in CI):
 
     .venv/bin/python bench/growth.py [--events 10000 --events 100000 --events 1000000]
                                      [--postgres URL] [--repeat 20] [--http-repeat 5]
-                                     [--keep] [--explain]
+                                     [--keep] [--explain] [--rebuild]
 
 For each size it uses the schema ``yishi_growth_<events>``: if it does not exist it is
 created and loaded with ``yishi demo`` (seed 1, ``--now 2026-11-01``, about 15.8 events per
-case), and its projections are rebuilt when they are behind the log (``rebuild``, timed).
+case), and its projections are rebuilt when they are behind the log, or with ``--rebuild``
+(after a change to the read models: a generation made before the figure cells has none).
 Then, with the application's clock at the demo's present, it times:
 
 - through the query functions the HTTP routes call (projections/queries.py), ``--repeat``
@@ -100,7 +101,7 @@ def explain(app: Cases) -> None:
 
 
 def measure(base: str, events_target: int, repeat: int, http_repeat: int,
-            show_plans: bool) -> dict[str, Any]:
+            show_plans: bool, force_rebuild: bool = False) -> dict[str, Any]:
     schema = f"yishi_growth_{events_target}"
     events = events_in(base, schema)
     if events is None:
@@ -112,7 +113,7 @@ def measure(base: str, events_target: int, repeat: int, http_repeat: int,
     app = open_cases(url, clock=ManualClock(NOW))
     try:
         fresh = queries.freshness(app)
-        if fresh["position"] < fresh["head"]:
+        if force_rebuild or fresh["position"] < fresh["head"]:
             result = rebuild(app)
             print(f"  {schema}: projections rebuilt, {result['events']:,} events in "
                   f"{result['seconds']:.1f} s")
@@ -120,8 +121,12 @@ def measure(base: str, events_target: int, repeat: int, http_repeat: int,
         table = store.cases_table(app.db, generation)
         count, some_case = app.db.execute(
             f"SELECT COUNT(*), MIN(case_id) FROM {table}")[0]
+        at = int(NOW.timestamp() * 1_000_000)
+        way = ("figure cells" if queries._from_cells(app, queries.EVERYTHING, queries.Filters(),
+                                                     at, stays=False) is not None
+               else "per-case fold (no cells in this generation: use --rebuild)")
         print(f"  {schema}: {events:,} events, {count:,} cases (load average "
-              f"{os.getloadavg()[0]:.2f})")
+              f"{os.getloadavg()[0]:.2f}); figures answered by the {way}")
         results: dict[str, list[float]] = {}
         results["baseline: PK lookup of one case row"] = timings(
             lambda: app.db.execute(f"SELECT case_id, step FROM {table} WHERE case_id = %s",
@@ -170,6 +175,8 @@ def main() -> None:
     parser.add_argument("--http-repeat", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the schemas")
     parser.add_argument("--explain", action="store_true", help="print the query plans")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="rebuild the projections of existing schemas first")
     args = parser.parse_args()
     sizes = args.events or [10_000, 100_000, 1_000_000]
     print(f"bench/growth.py: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; "
@@ -178,7 +185,7 @@ def main() -> None:
     try:
         for size in sizes:
             runs.append(measure(args.postgres, size, args.repeat, args.http_repeat,
-                                args.explain))
+                                args.explain, args.rebuild))
     finally:
         if not args.keep:
             with psycopg.connect(args.postgres, autocommit=True) as conn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -50,27 +51,27 @@ def pool(rows: Sequence[tuple[Any, ...]]) -> Pool:
     communities = tuple(sorted({str(r[1]) for r in rows}))
     compound_at = {c: i for i, c in enumerate(compounds)}
     community_at = {c: i for i, c in enumerate(communities)}
-    parts, stays, sizes, compound_codes, community_codes = [], [], [], [], []
-    offset = 0
-    for compound, community, cases_bytes, stays_bytes in rows:
-        cases = np.frombuffer(bytes(cases_bytes), CASE_DTYPE)
-        parts.append(cases)
-        sizes.append(len(cases))
-        compound_codes.append(compound_at[str(compound)])
-        community_codes.append(community_at[str(community)])
-        if stays_bytes is not None:
-            cell_stays = np.frombuffer(bytes(stays_bytes), STAY_DTYPE).copy()
-            cell_stays["case"] += offset
-            stays.append(cell_stays)
-        offset += len(cases)
-    counts = np.array(sizes, dtype=np.int64)
+    # One buffer per column family: numpy's per-call cost for a structured type is far
+    # above the cost of joining the bytes.
+    cases = np.frombuffer(b"".join(bytes(r[2]) for r in rows), CASE_DTYPE)
+    sizes = np.array([len(r[2]) // CASE_DTYPE.itemsize for r in rows], dtype=np.int64)
+    stays_bytes = [bytes(r[3]) for r in rows if r[3] is not None]
+    stays = np.frombuffer(b"".join(stays_bytes), STAY_DTYPE).copy()
+    if len(stays):
+        # Each cell's stays name their case by its row in the cell: shift to the pool's rows.
+        per_cell = np.array([len(b) // STAY_DTYPE.itemsize for b in stays_bytes],
+                            dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        stays["case"] += np.repeat(offsets, per_cell).astype(np.int32)
     return Pool(
-        cases=np.concatenate(parts) if parts else np.empty(0, CASE_DTYPE),
-        compound=np.repeat(np.array(compound_codes, dtype=np.int32), counts),
-        community=np.repeat(np.array(community_codes, dtype=np.int32), counts),
+        cases=cases,
+        compound=np.repeat(np.array([compound_at[str(r[0])] for r in rows], dtype=np.int32),
+                           sizes),
+        community=np.repeat(np.array([community_at[str(r[1])] for r in rows], dtype=np.int32),
+                            sizes),
         compounds=compounds,
         communities=communities,
-        stays=np.concatenate(stays) if stays else np.empty(0, STAY_DTYPE),
+        stays=stays,
     )
 
 
@@ -135,8 +136,7 @@ def groups(
         if key == "period":
             days = (cases["reported_at"] + _LOCAL_OFFSET_US) // _DAY_US
             unique_days, day_index = np.unique(days, return_inverse=True)
-            periods = [period_key(int(d) * _DAY_US - _LOCAL_OFFSET_US, period or "month")
-                       for d in unique_days.tolist()]
+            periods = [_period_of_day(d, period or "month") for d in unique_days.tolist()]
             distinct = sorted(set(periods))
             rank = {name: i for i, name in enumerate(distinct)}
             columns.append(
@@ -153,14 +153,29 @@ def groups(
             column = cases[key].astype(np.int64)
         columns.append(column)
         labels.append(_labels(p, key))
-    combos, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
-    found: list[tuple[str, ...]] = [
-        tuple(labels[k][int(code)] for k, code in enumerate(row)) for row in combos
-    ]
+    # One integer per case: the codes of its keys in mixed radix.
+    combined = np.zeros(n, dtype=np.int64)
+    for column, names in zip(columns, labels, strict=True):
+        combined = combined * len(names) + column
+    combos, inverse = np.unique(combined, return_inverse=True)
+    found: list[tuple[str, ...]] = []
+    for combo in combos.tolist():
+        codes = []
+        rest = combo
+        for names in reversed(labels):
+            rest, code = divmod(rest, len(names))
+            codes.append(names[code])
+        found.append(tuple(reversed(codes)))
     order = sorted(range(len(found)), key=found.__getitem__)
     rank_of = np.empty(len(order), dtype=np.int64)
     rank_of[np.array(order, dtype=np.int64)] = np.arange(len(order))
     return [found[i] for i in order], rank_of[inverse.reshape(-1)]
+
+
+@lru_cache(maxsize=65_536)
+def _period_of_day(day: int, period: str) -> str:
+    """The period of a local calendar day (days since the epoch in UTC+8)."""
+    return period_key(day * _DAY_US - _LOCAL_OFFSET_US, period)
 
 
 @dataclass(frozen=True)
@@ -174,47 +189,46 @@ class Spread:
 
 
 def spreads(group: np.ndarray, values: np.ndarray, n_groups: int) -> list[Spread]:
-    """Per group: the figures of its values, exactly as the per-case fold computes them."""
-    order = np.lexsort((values, group))
-    ordered = values[order].astype(np.int64)
-    counts = np.bincount(group, minlength=n_groups) if len(group) else np.zeros(
+    """Per group: the figures of its values, exactly as the per-case fold computes them.
+
+    One sort of all values by (group, value); totals from a running sum (int64, exact while
+    it cannot overflow, else Python integers); the median and the 90th percentile from the
+    two ranks each needs, with the arithmetic of ``statistics.median`` and
+    ``queries.percentile`` done on Python numbers.
+    """
+    ordered = values[np.lexsort((values, group))].astype(np.int64)
+    counts = np.bincount(group, minlength=n_groups)[:n_groups] if len(group) else np.zeros(
         n_groups, dtype=np.int64)
     ends = np.cumsum(counts)
+    starts = ends - counts
+    if len(ordered) and int(np.abs(ordered).max()) * len(ordered) >= 2**62:
+        running = [0]
+        for v in ordered.tolist():
+            running.append(running[-1] + v)
+    else:
+        running = np.concatenate([[0], np.cumsum(ordered)]).tolist()
+    picks: list[int] = []
+    plan: list[tuple[int, int, float]] = []
+    for n, start in zip(counts.tolist(), starts.tolist(), strict=True):
+        rank = 0.9 * (n - 1)
+        low = int(rank)
+        plan.append((n, low, rank))
+        if n:
+            half = n // 2
+            picks += [start + max(half - 1, 0), start + half, start + low,
+                      start + min(low + 1, n - 1)]
+    chosen = ordered[np.array(picks, dtype=np.int64)].tolist() if picks else []
     out = []
-    for g in range(n_groups):
-        n = int(counts[g])
+    at = 0
+    for (n, low, rank), start, end in zip(plan, starts.tolist(), ends.tolist(), strict=True):
         if n == 0:
             out.append(Spread(0, 0, None, None))
             continue
-        chunk = ordered[int(ends[g]) - n : int(ends[g])]
-        out.append(Spread(n, _exact_sum(chunk), _median(chunk), _percentile(chunk, 0.9)))
+        before_middle, middle, a, b = chosen[at : at + 4]
+        at += 4
+        median = middle if n % 2 == 1 else (before_middle + middle) / 2
+        out.append(Spread(n, running[end] - running[start], median, a + (b - a) * (rank - low)))
     return out
-
-
-def _exact_sum(values: np.ndarray) -> int:
-    peak = int(np.abs(values).max())
-    if peak * len(values) < 2**62:
-        return int(values.sum())
-    return sum(int(v) for v in values.tolist())
-
-
-def _median(ordered: np.ndarray) -> float | int:
-    """``statistics.median`` of sorted values (the middle, or the mean of the two middle)."""
-    n = len(ordered)
-    i = n // 2
-    if n % 2 == 1:
-        return int(ordered[i])
-    return (int(ordered[i - 1]) + int(ordered[i])) / 2
-
-
-def _percentile(ordered: np.ndarray, fraction: float) -> float | int:
-    """``queries.percentile`` of sorted values (linear between closest ranks)."""
-    n = len(ordered)
-    rank = fraction * (n - 1)
-    low = int(rank)
-    high = min(low + 1, n - 1)
-    a, b = int(ordered[low]), int(ordered[high])
-    return a + (b - a) * (rank - low)
 
 
 def closure(
@@ -227,7 +241,8 @@ def closure(
     cases = p.cases[mask]
 
     def count(selected: np.ndarray) -> list[int]:
-        return [int(v) for v in np.bincount(group[selected], minlength=n_groups).tolist()]
+        counted: list[int] = np.bincount(group[selected], minlength=n_groups).tolist()
+        return counted
 
     closed = cases["closed"] == 1
     reported = count(np.ones(len(cases), dtype=bool))
@@ -239,16 +254,15 @@ def closure(
     reopened = count(cases["reopened"] == 1)
     responded = count((cases["responded"] == 1) & (cases["response"] <= response_us))
     times = spreads(group[closed], cases["time_to_close"][closed], n_groups)
-    out = []
-    for g, name in enumerate(names):
-        resolutions = {r: by_resolution[r][g] for r in RESOLUTIONS}
-        out.append({
-            "key": name, "reported": reported[g], "closed": closed_n[g],
-            "closed_by_resolution": resolutions, "on_time": on_time[g],
-            "ever_closed": ever_closed[g], "reopened": reopened[g], "responded": responded[g],
-            "time_to_close": times[g],
-        })
-    return out
+    resolutions = [dict(zip(RESOLUTIONS, counts, strict=True))
+                   for counts in zip(*by_resolution.values(), strict=True)]
+    return [
+        {"key": name, "reported": n, "closed": c, "closed_by_resolution": r, "on_time": o,
+         "ever_closed": e, "reopened": ro, "responded": rs, "time_to_close": t}
+        for name, n, c, r, o, e, ro, rs, t in zip(
+            names, reported, closed_n, resolutions, on_time, ever_closed, reopened, responded,
+            times, strict=True)
+    ]
 
 
 def steps(p: Pool, mask: np.ndarray, as_of_us: int) -> dict[str, Any]:

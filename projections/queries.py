@@ -283,11 +283,14 @@ def _from_cells(
         generation, position = _freshness(cases, cur)
         if not store.has_cells(cases.db, cur, generation):
             return None
-        rows = cur.execute(
-            f"SELECT compound_id, community_id, cases, {'stays' if stays else 'NULL'},"
-            f" settled, exact FROM {store.cells_table(cases.db, generation)}" + where.sql,
-            where.params,
-        ).fetchall()
+        sql = (f"SELECT compound_id, community_id, cases, {'stays' if stays else 'NULL'},"
+               f" settled, exact FROM {store.cells_table(cases.db, generation)}" + where.sql)
+        if cases.db.dialect == "postgres":
+            # Binary results: the arrays arrive as bytes, not as hexadecimal text to parse.
+            rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                    for r in cur.raw.execute(sql, where.params, binary=True).fetchall()]
+        else:
+            rows = cur.execute(sql, where.params).fetchall()
     if any(int(r[4]) > at or not r[5] for r in rows):
         return None
     pool = cell_figures.pool([r[:4] for r in rows])
