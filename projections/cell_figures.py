@@ -188,6 +188,23 @@ class Spread:
     p90: float | int | None
 
 
+def _sorted_by_group(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """The values sorted by (group, value): one integer sort of group and value packed in
+    one int64 when they fit (they do for durations up to 2**55 us, about 1,100 years)."""
+    values = values.astype(np.int64)
+    if not len(values):
+        return values
+    low = int(values.min())
+    bits = max((int(values.max()) - low).bit_length(), 1)
+    if bits + max(n_groups - 1, 1).bit_length() <= 62:
+        packed = (group.astype(np.int64) << bits) | (values - low)
+        packed.sort()
+        result: np.ndarray = (packed & ((1 << bits) - 1)) + low
+        return result
+    ordered: np.ndarray = values[np.lexsort((values, group))]
+    return ordered
+
+
 def spreads(group: np.ndarray, values: np.ndarray, n_groups: int) -> list[Spread]:
     """Per group: the figures of its values, exactly as the per-case fold computes them.
 
@@ -196,7 +213,7 @@ def spreads(group: np.ndarray, values: np.ndarray, n_groups: int) -> list[Spread
     two ranks each needs, with the arithmetic of ``statistics.median`` and
     ``queries.percentile`` done on Python numbers.
     """
-    ordered = values[np.lexsort((values, group))].astype(np.int64)
+    ordered = _sorted_by_group(group, values, n_groups)
     counts = np.bincount(group, minlength=n_groups)[:n_groups] if len(group) else np.zeros(
         n_groups, dtype=np.int64)
     ends = np.cumsum(counts)
@@ -273,7 +290,7 @@ def steps(p: Pool, mask: np.ndarray, as_of_us: int) -> dict[str, Any]:
     backlog = np.bincount(cases["open_step"][open_].astype(np.int64), minlength=n_steps)
     late = open_ & (cases["has_deadline"] == 1) & (cases["deadline"] < as_of_us)
     overdue = np.bincount(cases["open_step"][late].astype(np.int64), minlength=n_steps)
-    stays = p.stays[mask[p.stays["case"]]] if len(p.stays) else p.stays
+    stays = p.stays if mask.all() else p.stays[mask[p.stays["case"]]]
     spent = spreads(stays["step"].astype(np.int64), stays["duration"], n_steps)
     loops = cases["loops"].astype(np.int64).sum(axis=0) if len(cases) else np.zeros(
         len(LOOP_KINDS), dtype=np.int64)

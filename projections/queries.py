@@ -24,7 +24,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import statistics
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -262,13 +266,78 @@ def _as_of(cases: Cases, as_of: datetime | None) -> int:
     return us(as_of if as_of is not None else cases.clock.now())
 
 
+#: Bytes of figure cells each process keeps per database (YISHI_CELL_CACHE_MB, default 64).
+CELL_CACHE_BYTES = int(float(os.environ.get("YISHI_CELL_CACHE_MB", "64")) * 1024 * 1024)
+
+
+class _CellCache:
+    """The cells' bytes last read, by generation and cell, with the version they had.
+
+    A query reads every selected cell's version (a few bytes each) and fetches the bytes of
+    only those cells that changed since: in a running district, the cells of the current
+    month. Bounded in bytes, least recently used first out, so the memory it takes does not
+    grow with the store; past the bound, queries read more from the database and still
+    answer the same.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self._entries: OrderedDict[tuple[int, str, str, str], tuple[int, bytes, bytes]] = (
+            OrderedDict())
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, str, str, str], version: int) -> tuple[bytes, bytes] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1], entry[2]
+
+    def put(self, key: tuple[int, str, str, str], version: int, cases: bytes,
+            stays: bytes) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.size -= len(old[1]) + len(old[2])
+            if len(cases) + len(stays) > self.limit:
+                return
+            self._entries[key] = (version, cases, stays)
+            self.size += len(cases) + len(stays)
+            while self.size > self.limit:
+                _key, (_v, c, st) = self._entries.popitem(last=False)
+                self.size -= len(c) + len(st)
+
+
+_CELL_CACHES: weakref.WeakKeyDictionary[Any, _CellCache] = weakref.WeakKeyDictionary()
+_CELL_CACHES_LOCK = threading.Lock()
+
+
+def _cell_cache(cases: Cases) -> _CellCache:
+    with _CELL_CACHES_LOCK:
+        cache = _CELL_CACHES.get(cases.db)
+        if cache is None:
+            cache = _CELL_CACHES[cases.db] = _CellCache(CELL_CACHE_BYTES)
+        return cache
+
+
+def _rows(cases: Cases, cur: Cursor, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    if cases.db.dialect == "postgres":
+        # Binary results: the arrays arrive as bytes, not as hexadecimal text to parse.
+        return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                for r in cur.raw.execute(sql, params, binary=True).fetchall()]
+    return cur.execute(sql, params).fetchall()
+
+
 def _from_cells(
     cases: Cases, scope: Scope, filters: Filters, at: int, *, stays: bool
 ) -> tuple[int, cell_figures.Pool, Any] | None:
     """The cohort from the figure cells, or None when they cannot answer for ``at``.
 
     SQL selects the cells by scope, compound, community and the months the window touches;
-    the rest of the cohort's filters are applied to the cases' columns.
+    the rest of the cohort's filters are applied to the cases' columns. The cells' bytes come
+    from the process's cache when their version has not changed.
     """
     store.ensure_base(cases.db)
     where = _Where()
@@ -279,21 +348,47 @@ def _from_cells(
         where.add("month >= %s", period_key(us(filters.from_), "month"))
     if filters.to is not None:
         where.add("month <= %s", period_key(us(filters.to) - 1, "month"))
+    cache = _cell_cache(cases)
     with cases.db.transaction() as cur:
         generation, position = _freshness(cases, cur)
         if not store.has_cells(cases.db, cur, generation):
             return None
-        sql = (f"SELECT compound_id, community_id, cases, {'stays' if stays else 'NULL'},"
-               f" settled, exact FROM {store.cells_table(cases.db, generation)}" + where.sql)
-        if cases.db.dialect == "postgres":
-            # Binary results: the arrays arrive as bytes, not as hexadecimal text to parse.
-            rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r)
-                    for r in cur.raw.execute(sql, where.params, binary=True).fetchall()]
-        else:
-            rows = cur.execute(sql, where.params).fetchall()
-    if any(int(r[4]) > at or not r[5] for r in rows):
-        return None
-    pool = cell_figures.pool([r[:4] for r in rows])
+        table = store.cells_table(cases.db, generation)
+        listed = cur.execute(
+            f"SELECT compound_id, community_id, month, version, settled, exact FROM {table}"
+            + where.sql,
+            where.params,
+        ).fetchall()
+        if any(int(r[4]) > at or not r[5] for r in listed):
+            return None
+        found: dict[tuple[str, str, str], tuple[bytes, bytes]] = {}
+        missing: list[tuple[str, str, str]] = []
+        for compound, community, month, version, _settled, _exact in listed:
+            key = (str(compound), str(community), str(month))
+            hit = cache.get((generation, *key), int(version))
+            if hit is None:
+                missing.append(key)
+            else:
+                found[key] = hit
+        for i in range(0, len(missing), 300):
+            chunk = missing[i : i + 300]
+            ors = " OR ".join(
+                ["(compound_id = %s AND community_id = %s AND month = %s)"] * len(chunk))
+            for compound, community, month, version, settled, exact, blob, stay_blob in _rows(
+                cases, cur,
+                "SELECT compound_id, community_id, month, version, settled, exact, cases, stays"
+                f" FROM {table} WHERE {ors}",
+                [v for key in chunk for v in key],
+            ):
+                if int(settled) > at or not exact:
+                    return None  # written since the listing, and now in as_of's future
+                key = (str(compound), str(community), str(month))
+                found[key] = (bytes(blob), bytes(stay_blob))
+                cache.put((generation, *key), int(version), *found[key])
+    pool = cell_figures.pool([
+        (key[0], key[1], blobs[0], blobs[1] if stays else None)
+        for key, blobs in sorted(found.items())
+    ])
     mask = cell_figures.cohort_mask(
         pool, compound=filters.compound, community=filters.community,
         category=filters.category, channel=filters.channel,

@@ -115,7 +115,7 @@ def _create_generation(
         f"CREATE TABLE IF NOT EXISTS {cells} (compound_id TEXT NOT NULL, community_id TEXT NOT"
         f" NULL, month TEXT NOT NULL, ids {blob} NOT NULL, cases {blob} NOT NULL,"
         f" stays {blob} NOT NULL, settled {big} NOT NULL, exact INTEGER NOT NULL,"
-        " PRIMARY KEY (compound_id, community_id, month))"
+        f" version {big} NOT NULL, PRIMARY KEY (compound_id, community_id, month))"
     )
     if db.dialect == "postgres":
         # The arrays are numbers that do not compress: store them out of line, uncompressed.
@@ -322,7 +322,7 @@ def write_batch(
                 [row.as_tuple() for row in audit],
             )
     if facts and has_cells(db, cur, generation):
-        write_cells(db, cur, generation, facts)
+        write_cells(db, cur, generation, facts, position)
     set_positions(db, cur, generation, position)
 
 
@@ -371,20 +371,26 @@ def load_cells(
     return found
 
 
-def write_cells(db: Database, cur: Cursor, generation: int, facts: Sequence[CaseFacts]) -> None:
-    """Fold the changed cases' contributions into their cells (one upsert per cell)."""
+def write_cells(
+    db: Database, cur: Cursor, generation: int, facts: Sequence[CaseFacts], position: int
+) -> None:
+    """Fold the changed cases' contributions into their cells (one upsert per cell).
+
+    A cell's ``version`` is the log position of the batch that last wrote it: readers that
+    keep cells in memory (projections/queries.py) re-read a cell only when it changed.
+    """
     changes = cell_changes(facts)
     stored = load_cells(db, cur, generation, changes)
     rows = []
     for key, parts in changes.items():
         cell = stored.get(key) or Cell(*key)
         new = cell.merged(parts)
-        rows.append((*key, *new.encoded(), new.settled, int(new.exact)))
-    marks = ", ".join(["%s"] * 8)
+        rows.append((*key, *new.encoded(), new.settled, int(new.exact), position))
+    marks = ", ".join(["%s"] * 9)
     cur.executemany(
-        f"INSERT INTO {cells_table(db, generation)} ({CELL_COLUMNS}) VALUES ({marks})"
-        " ON CONFLICT (compound_id, community_id, month) DO UPDATE SET ids = excluded.ids,"
-        " cases = excluded.cases, stays = excluded.stays, settled = excluded.settled,"
-        " exact = excluded.exact",
+        f"INSERT INTO {cells_table(db, generation)} ({CELL_COLUMNS}, version)"
+        f" VALUES ({marks}) ON CONFLICT (compound_id, community_id, month) DO UPDATE SET"
+        " ids = excluded.ids, cases = excluded.cases, stays = excluded.stays,"
+        " settled = excluded.settled, exact = excluded.exact, version = excluded.version",
         rows,
     )

@@ -99,9 +99,10 @@ def _check(url: str, history: list[tuple[int, int, int]]) -> None:
         half = len(history) // 2
         play(app, clock, history[:half])
         service.catch_up()
+        assert_cells_equal_per_case(app, clock.now())  # fills the process's cell cache
         play(app, clock, history[half:])
         service.catch_up()
-        assert assert_cells_equal_per_case(app, clock.now()) > 0
+        assert assert_cells_equal_per_case(app, clock.now()) > 0  # changed cells re-read
         clock.advance(timedelta(days=400))  # everything long overdue: overdue counts change
         assert_cells_equal_per_case(app, clock.now())
     finally:
@@ -201,3 +202,20 @@ def test_cells_hold_each_case_once_with_its_stays(
         f"SELECT case_id FROM {store.cases_table(app.db, generation)}"))
     finished = app.db.execute(f"SELECT visits FROM {store.cases_table(app.db, generation)}")
     assert stays == sum(1 for (v,) in finished for visit in json.loads(v) if visit[2] is not None)
+
+
+def test_the_cell_cache_is_bounded_and_keyed_by_version() -> None:
+    cache = queries._CellCache(limit=100)
+    cache.put((1, "JX", "C1", "2026-01"), 7, b"a" * 40, b"b" * 20)
+    assert cache.get((1, "JX", "C1", "2026-01"), 7) == (b"a" * 40, b"b" * 20)
+    assert cache.get((1, "JX", "C1", "2026-01"), 8) is None  # the cell changed since
+    assert cache.get((2, "JX", "C1", "2026-01"), 7) is None  # another generation
+    cache.put((1, "LH", "C1", "2026-01"), 3, b"c" * 30, b"")
+    cache.get((1, "JX", "C1", "2026-01"), 7)  # JX used last: LH goes first
+    cache.put((1, "HY", "C2", "2026-01"), 5, b"d" * 30, b"")
+    assert cache.size <= 100
+    assert cache.get((1, "LH", "C1", "2026-01"), 3) is None
+    assert cache.get((1, "JX", "C1", "2026-01"), 7) is not None
+    cache.put((1, "XL", "C2", "2026-01"), 1, b"e" * 101, b"")  # larger than the bound
+    assert cache.get((1, "XL", "C2", "2026-01"), 1) is None
+    assert cache.size <= 100
