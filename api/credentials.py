@@ -150,13 +150,11 @@ class Credentials:
     def revoke(self, credential_id: str) -> bool:
         """Revoke a credential; True when it existed and was live. Its token is refused by
         this ``Credentials`` from now on, cached or not."""
-        with self._db.transaction() as curs:
-            curs.execute(
-                f"UPDATE {self._table} SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL"
-                " RETURNING id",
-                (datetime.now(UTC).isoformat(timespec="seconds"), credential_id),
-            )
-            revoked = len(curs.fetchall()) > 0
+        revoked = bool(self._db.execute(
+            f"UPDATE {self._table} SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL"
+            " RETURNING id",
+            (datetime.now(UTC).isoformat(timespec="seconds"), credential_id),
+        ))
         with self._lock:
             self._revocations += 1
             for digest in [d for d, (actor, _) in self._cache.items() if actor.id == credential_id]:

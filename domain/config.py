@@ -2,8 +2,10 @@
 
 - unset: the embedded default, an SQLite file ``yishi.db`` in the working directory;
 - ``sqlite:///path/to/file.db``: an SQLite file elsewhere;
-- ``postgresql://user[:password]@host[:port]/dbname[?schema=name&pool_size=n]``: the
-  production store, PostgreSQL through psycopg 3;
+- ``postgresql://user[:password]@host[:port]/dbname[?schema=name&pool_size=n&pre_ping=y]``:
+  the production store, PostgreSQL through psycopg 3. ``pre_ping=y`` checks each pooled
+  connection with a round trip before use; off by default (docs/adr/0015-request-cost.md:
+  a broken connection is retried instead);
 - ``memory:``: the library's in-memory store, for unit tests.
 
 The library is configured from the resulting environment; see docs/adr/0007-persistence.md.
@@ -80,6 +82,9 @@ def parse_database_url(url: str | None = None) -> StoreSettings:
     pool_size = query.get("pool_size", "8")
     if not pool_size.isdigit() or not 1 <= int(pool_size) <= 100:
         raise ConfigError("pool_size must be a whole number from 1 to 100")
+    pre_ping = query.get("pre_ping", "n").strip().lower()
+    if pre_ping not in ("y", "n"):
+        raise ConfigError("pre_ping must be y or n")
     try:
         port = str(parts.port or 5432)
     except ValueError:
@@ -97,7 +102,7 @@ def parse_database_url(url: str | None = None) -> StoreSettings:
         "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", "10"),
         "POSTGRES_LOCK_TIMEOUT": query.get("lock_timeout", "5"),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
-        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_PRE_PING": pre_ping,
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
     }
     return StoreSettings(url, "postgres", env, schema)

@@ -6,20 +6,30 @@ idempotency records and read models. ``Database`` gives them one small interface
 library's own connection pool (PostgreSQL or SQLite), so they share its configuration and,
 on PostgreSQL, its schema. SQL is written once with ``%s`` placeholders; on SQLite they
 become ``?``. The in-memory store used by unit tests gets a private in-memory SQLite.
+
+The pool does not ping a connection before each use (docs/adr/0015-request-cost.md).
+Instead, the first use of a connection found broken (the server restarted, a network cut)
+has the pool check all its idle connections at once (``discard_broken_connections``), and
+the statement is tried again on a fresh one: by the library's own retries for its reads and
+writes, by ``Database.execute`` for ours.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
 Dialect = Literal["sqlite", "postgres"]
+
+#: How often a statement is tried when its connection turns out to be broken.
+CONNECTION_ATTEMPTS = 3
 
 
 class Cursor:
@@ -70,6 +80,7 @@ class Database:
         if isinstance(datastore, PostgresDatastore):
             self.dialect: Dialect = "postgres"
             self.schema: str | None = datastore.schema
+            discard_broken_connections(datastore)
         else:
             self.dialect = "sqlite"
             self.schema = None
@@ -100,16 +111,48 @@ class Database:
                 yield Cursor(curs, "sqlite")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement in its own transaction; rows if it returns any."""
-        with self.transaction() as curs:
-            curs.execute(sql, params)
-            return curs.fetchall() if _returns_rows(sql) else []
+        """Run one statement in its own transaction; rows if it returns any. On PostgreSQL
+        a broken connection is replaced and the statement run again (a statement whose
+        commit was lost with its connection can thus run twice: write them so that the
+        second run changes nothing, as ``ON CONFLICT DO NOTHING`` or a guarded UPDATE)."""
+        for attempt in range(1, CONNECTION_ATTEMPTS + 1):
+            try:
+                with self.transaction() as curs:
+                    curs.execute(sql, params)
+                    return curs.fetchall() if _returns_rows(sql) else []
+            except (InterfaceError, OperationalError):
+                if attempt == CONNECTION_ATTEMPTS or self.dialect != "postgres":
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def create(self, *statements: str) -> None:
         """Create tables and indexes (statements use IF NOT EXISTS) in one transaction."""
         with self.transaction() as curs:
             for statement in statements:
                 curs.execute(statement)
+
+
+def discard_broken_connections(datastore: PostgresDatastore) -> None:
+    """Make every connection the datastore hands out (to the library and to ``Database``)
+    have the pool check its idle connections when it turns out broken, so that a retry
+    gets a working one instead of the next dead one (after a restart, all are dead)."""
+    if getattr(datastore, "_yishi_discards_broken", False):
+        return
+    get_connection: Callable[[], AbstractContextManager[Any]] = datastore.get_connection
+
+    @contextmanager
+    def checked_connection() -> Iterator[Any]:
+        conn = None
+        try:
+            with get_connection() as conn:
+                yield conn
+        except (InterfaceError, OperationalError):
+            if conn is not None and conn.broken:
+                datastore.pool.check()
+            raise
+
+    datastore.get_connection = checked_connection  # type: ignore[method-assign]
+    datastore._yishi_discards_broken = True  # type: ignore[attr-defined]
 
 
 def _as_tuple(row: Any) -> tuple[Any, ...]:

@@ -104,27 +104,22 @@ class IdempotencyStore:
     # Internals -------------------------------------------------------------------------
 
     def _claim(self, credential_id: str, key: str, request_fingerprint: str) -> bool:
-        with self._db.transaction() as curs:
-            curs.execute(
-                f"INSERT INTO {self._table} (credential_id, idem_key, fingerprint, state,"
-                " claimed_at) VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (credential_id, idem_key) DO NOTHING RETURNING idem_key",
-                (credential_id, key, request_fingerprint, PENDING, time.time()),
-            )
-            return len(curs.fetchall()) == 1
+        return len(self._db.execute(
+            f"INSERT INTO {self._table} (credential_id, idem_key, fingerprint, state,"
+            " claimed_at) VALUES (%s, %s, %s, %s, %s)"
+            " ON CONFLICT (credential_id, idem_key) DO NOTHING RETURNING idem_key",
+            (credential_id, key, request_fingerprint, PENDING, time.time()),
+        )) == 1
 
     def _take_over(self, credential_id: str, key: str, request_fingerprint: str) -> bool:
         """Claim a key whose first request died before answering."""
         now = time.time()
-        with self._db.transaction() as curs:
-            curs.execute(
-                f"UPDATE {self._table} SET claimed_at = %s WHERE credential_id = %s"
-                " AND idem_key = %s AND fingerprint = %s AND state = %s AND claimed_at < %s"
-                " RETURNING idem_key",
-                (now, credential_id, key, request_fingerprint, PENDING,
-                 now - STALE_AFTER_SECONDS),
-            )
-            return len(curs.fetchall()) == 1
+        return len(self._db.execute(
+            f"UPDATE {self._table} SET claimed_at = %s WHERE credential_id = %s"
+            " AND idem_key = %s AND fingerprint = %s AND state = %s AND claimed_at < %s"
+            " RETURNING idem_key",
+            (now, credential_id, key, request_fingerprint, PENDING, now - STALE_AFTER_SECONDS),
+        )) == 1
 
     def _release(self, credential_id: str, key: str) -> None:
         self._db.execute(
