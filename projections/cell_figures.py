@@ -23,8 +23,8 @@ from projections.cells import (
     RESOLUTIONS,
     ROLES,
     SATISFACTIONS,
-    STAY_DTYPE,
     STEPS,
+    stay_columns,
 )
 from projections.fold import LOOP_KINDS
 from projections.periods import period_key
@@ -42,7 +42,23 @@ class Pool:
     community: np.ndarray  # index into ``communities``, per case
     compounds: tuple[str, ...]
     communities: tuple[str, ...]
-    stays: np.ndarray  # STAY_DTYPE, ``case`` indexes ``cases``
+    stays: tuple[tuple[int, bytes], ...]  # per cell: its first pool row, its stays' bytes
+
+    def durations(self, mask: np.ndarray) -> list[np.ndarray]:
+        """Per working step, the durations of the finished stays of the cases kept."""
+        per_step: list[list[np.ndarray]] = [[] for _ in STEPS]
+        everything = bool(mask.all())
+        for first, raw in self.stays:
+            counts, rows, durations = stay_columns(raw)
+            start = 0
+            for step, n in enumerate(counts):
+                if n:
+                    run = durations[start : start + n]
+                    if not everything:
+                        run = run[mask[rows[start : start + n].astype(np.int64) + first]]
+                    per_step[step].append(run)
+                start += n
+        return [np.concatenate(runs) if runs else np.empty(0, np.int64) for runs in per_step]
 
 
 def pool(rows: Sequence[tuple[Any, ...]]) -> Pool:
@@ -51,18 +67,11 @@ def pool(rows: Sequence[tuple[Any, ...]]) -> Pool:
     communities = tuple(sorted({str(r[1]) for r in rows}))
     compound_at = {c: i for i, c in enumerate(compounds)}
     community_at = {c: i for i, c in enumerate(communities)}
-    # One buffer per column family: numpy's per-call cost for a structured type is far
-    # above the cost of joining the bytes.
-    cases = np.frombuffer(b"".join(bytes(r[2]) for r in rows), CASE_DTYPE)
+    # One buffer for all cases: numpy's per-call cost for a structured type is far above
+    # the cost of joining the bytes.
+    cases = np.frombuffer(b"".join(r[2] for r in rows), CASE_DTYPE)
     sizes = np.array([len(r[2]) // CASE_DTYPE.itemsize for r in rows], dtype=np.int64)
-    stays_bytes = [bytes(r[3]) for r in rows if r[3] is not None]
-    stays = np.frombuffer(b"".join(stays_bytes), STAY_DTYPE).copy()
-    if len(stays):
-        # Each cell's stays name their case by its row in the cell: shift to the pool's rows.
-        per_cell = np.array([len(b) // STAY_DTYPE.itemsize for b in stays_bytes],
-                            dtype=np.int64)
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        stays["case"] += np.repeat(offsets, per_cell).astype(np.int32)
+    firsts = (np.cumsum(sizes) - sizes).tolist()
     return Pool(
         cases=cases,
         compound=np.repeat(np.array([compound_at[str(r[0])] for r in rows], dtype=np.int32),
@@ -71,8 +80,17 @@ def pool(rows: Sequence[tuple[Any, ...]]) -> Pool:
                             sizes),
         compounds=compounds,
         communities=communities,
-        stays=stays,
+        stays=tuple((first, r[3]) for first, r in zip(firsts, rows, strict=True)
+                    if r[3] is not None),
     )
+
+
+def _kept(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The entries the mask keeps; the array itself (no copy) when it keeps all."""
+    if mask.all():
+        return values
+    kept: np.ndarray = values[mask]
+    return kept
 
 
 def cohort_mask(
@@ -129,7 +147,7 @@ def groups(
         return [()], np.zeros(n, dtype=np.int64)
     if n == 0:
         return [], np.zeros(0, dtype=np.int64)
-    cases = p.cases[mask]
+    cases = _kept(p.cases, mask)
     columns: list[np.ndarray] = []
     labels: list[list[str]] = []
     for key in keys:
@@ -144,9 +162,9 @@ def groups(
             labels.append(distinct)
             continue
         if key == "compound_id":
-            column = p.compound[mask].astype(np.int64)
+            column = _kept(p.compound, mask).astype(np.int64)
         elif key == "community_id":
-            column = p.community[mask].astype(np.int64)
+            column = _kept(p.community, mask).astype(np.int64)
         elif key == "assignee_role":
             column = cases["assignee_role"].astype(np.int64) + 1
         else:
@@ -191,13 +209,13 @@ class Spread:
 def _sorted_by_group(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
     """The values sorted by (group, value): one integer sort of group and value packed in
     one int64 when they fit (they do for durations up to 2**55 us, about 1,100 years)."""
-    values = values.astype(np.int64)
+    values = values.astype(np.int64, copy=False)
     if not len(values):
         return values
     low = int(values.min())
     bits = max((int(values.max()) - low).bit_length(), 1)
     if bits + max(n_groups - 1, 1).bit_length() <= 62:
-        packed = (group.astype(np.int64) << bits) | (values - low)
+        packed = (group.astype(np.int64, copy=False) << bits) | (values - low)
         packed.sort()
         result: np.ndarray = (packed & ((1 << bits) - 1)) + low
         return result
@@ -205,46 +223,80 @@ def _sorted_by_group(group: np.ndarray, values: np.ndarray, n_groups: int) -> np
     return ordered
 
 
+def _ranks(n: int) -> tuple[int, int, int, int, float]:
+    """The four ranks the median and the 90th percentile of n sorted values read, and the
+    fractional rank of the latter (queries.percentile's arithmetic)."""
+    half = n // 2
+    rank = 0.9 * (n - 1)
+    low = int(rank)
+    return max(half - 1, 0), half, low, min(low + 1, n - 1), rank
+
+
+def _spread(n: int, total: int, picked: Sequence[int], rank: float, low: int) -> Spread:
+    before_middle, middle, a, b = picked
+    median = middle if n % 2 == 1 else (before_middle + middle) / 2
+    return Spread(n, total, median, a + (b - a) * (rank - low))
+
+
+def _sum_fits(values: np.ndarray) -> bool:
+    """Whether int64 running sums of the values cannot overflow."""
+    if not len(values):
+        return True
+    peak = max(abs(int(values.min())), abs(int(values.max())))
+    return peak * len(values) < 2**63
+
+
+def spread_of(values: np.ndarray) -> Spread:
+    """The figures of one group's values (in any order): partitioned at the four ranks."""
+    n = len(values)
+    if n == 0:
+        return Spread(0, 0, None, None)
+    i, j, low, high, rank = _ranks(n)
+    part = np.partition(values, sorted({i, j, low, high}))
+    total = int(values.sum()) if _sum_fits(values) else sum(values.tolist())
+    return _spread(n, total, part[[i, j, low, high]].tolist(), rank, low)
+
+
 def spreads(group: np.ndarray, values: np.ndarray, n_groups: int) -> list[Spread]:
     """Per group: the figures of its values, exactly as the per-case fold computes them.
 
-    One sort of all values by (group, value); totals from a running sum (int64, exact while
-    it cannot overflow, else Python integers); the median and the 90th percentile from the
-    two ranks each needs, with the arithmetic of ``statistics.median`` and
-    ``queries.percentile`` done on Python numbers.
+    The median and the 90th percentile come from the two ranks each needs, with the
+    arithmetic of ``statistics.median`` and ``queries.percentile`` done on Python numbers;
+    totals are exact integers (int64 where it cannot overflow, else Python's).
     """
-    ordered = _sorted_by_group(group, values, n_groups)
-    counts = np.bincount(group, minlength=n_groups)[:n_groups] if len(group) else np.zeros(
-        n_groups, dtype=np.int64)
+    values = values.astype(np.int64, copy=False)
+    counts = (np.bincount(group, minlength=n_groups)[:n_groups] if len(group)
+              else np.zeros(n_groups, dtype=np.int64))
     ends = np.cumsum(counts)
     starts = ends - counts
-    if len(ordered) and int(np.abs(ordered).max()) * len(ordered) >= 2**62:
+    out: list[Spread] = []
+    ordered = _sorted_by_group(group, values, n_groups)
+    if _sum_fits(ordered):
+        cumulative = np.concatenate([[0], np.cumsum(ordered)])
+        totals = (cumulative[ends] - cumulative[starts]).tolist()
+    else:
         running = [0]
         for v in ordered.tolist():
             running.append(running[-1] + v)
-    else:
-        running = np.concatenate([[0], np.cumsum(ordered)]).tolist()
+        totals = [running[e] - running[b] for b, e in zip(starts.tolist(), ends.tolist(),
+                                                          strict=True)]
     picks: list[int] = []
-    plan: list[tuple[int, int, float]] = []
+    plans: list[tuple[int, int, float]] = []
     for n, start in zip(counts.tolist(), starts.tolist(), strict=True):
-        rank = 0.9 * (n - 1)
-        low = int(rank)
-        plan.append((n, low, rank))
         if n:
-            half = n // 2
-            picks += [start + max(half - 1, 0), start + half, start + low,
-                      start + min(low + 1, n - 1)]
+            i, j, low, high, rank = _ranks(n)
+            picks += [start + i, start + j, start + low, start + high]
+            plans.append((n, low, rank))
+        else:
+            plans.append((0, 0, 0.0))
     chosen = ordered[np.array(picks, dtype=np.int64)].tolist() if picks else []
-    out = []
     at = 0
-    for (n, low, rank), start, end in zip(plan, starts.tolist(), ends.tolist(), strict=True):
+    for (n, low, rank), total in zip(plans, totals, strict=True):
         if n == 0:
             out.append(Spread(0, 0, None, None))
             continue
-        before_middle, middle, a, b = chosen[at : at + 4]
+        out.append(_spread(n, total, chosen[at : at + 4], rank, low))
         at += 4
-        median = middle if n % 2 == 1 else (before_middle + middle) / 2
-        out.append(Spread(n, running[end] - running[start], median, a + (b - a) * (rank - low)))
     return out
 
 
@@ -255,7 +307,7 @@ def closure(
     """The closure figures per group (the keys of queries.closure's groups)."""
     names, group = groups(p, mask, keys, period)
     n_groups = len(names)
-    cases = p.cases[mask]
+    cases = _kept(p.cases, mask)
 
     def count(selected: np.ndarray) -> list[int]:
         counted: list[int] = np.bincount(group[selected], minlength=n_groups).tolist()
@@ -284,14 +336,13 @@ def closure(
 
 def steps(p: Pool, mask: np.ndarray, as_of_us: int) -> dict[str, Any]:
     """Backlog, overdue and finished stays per step, and loops, of the cohort."""
-    cases = p.cases[mask]
+    cases = _kept(p.cases, mask)
     n_steps = len(STEPS)
     open_ = cases["open_step"] >= 0
     backlog = np.bincount(cases["open_step"][open_].astype(np.int64), minlength=n_steps)
     late = open_ & (cases["has_deadline"] == 1) & (cases["deadline"] < as_of_us)
     overdue = np.bincount(cases["open_step"][late].astype(np.int64), minlength=n_steps)
-    stays = p.stays if mask.all() else p.stays[mask[p.stays["case"]]]
-    spent = spreads(stays["step"].astype(np.int64), stays["duration"], n_steps)
+    spent = [spread_of(durations) for durations in p.durations(mask)]
     loops = cases["loops"].astype(np.int64).sum(axis=0) if len(cases) else np.zeros(
         len(LOOP_KINDS), dtype=np.int64)
     return {
@@ -308,6 +359,6 @@ def satisfaction(
     """The live ratings per satisfaction value, per group."""
     names, group = groups(p, mask, keys, period)
     totals = np.zeros((len(names), len(SATISFACTIONS)), dtype=np.int64)
-    np.add.at(totals, group, p.cases["ratings"][mask].astype(np.int64))
+    np.add.at(totals, group, _kept(p.cases["ratings"], mask).astype(np.int64))
     return [(name, {v: int(totals[g, i]) for i, v in enumerate(SATISFACTIONS)})
             for g, name in enumerate(names)]
