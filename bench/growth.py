@@ -15,8 +15,9 @@ Then, with the application's clock at the demo's present, it times:
 - through the query functions the HTTP routes call (projections/queries.py), ``--repeat``
   times each after two warm-up calls: ``closure`` grouped by compound and month, ``steps``,
   ``list_cases(overdue=True)`` (the first page of 50 and the count);
-- the same three over HTTP (FastAPI's TestClient on ``create_app``, no background
-  services, a bearer token of an auditor made for the run), ``--http-repeat`` times each:
+- the same three over HTTP from a real ``yishi serve`` process (projections off, a bearer
+  token of an auditor made for the run, one keep-alive connection, the server's own clock),
+  ``--http-repeat`` times each after one warm-up:
   ``/stats/closure?group_by=compound&period=month``, ``/stats/steps``,
   ``/cases?overdue=true``;
 - the baseline, in the same run: a primary-key lookup of one case row in the same
@@ -30,6 +31,7 @@ smallest). The schemas are dropped at the end unless ``--keep``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import sys
@@ -40,13 +42,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from http_append import Connection, Server
 
 from api.credentials import Credentials
-from api.http.app import create_app
-from api.http.settings import Settings
 from bench.memory_rebuild import events_in, load
 from domain.application import Cases, open_cases
 from domain.clock import ManualClock
@@ -147,22 +149,37 @@ def measure(base: str, events_target: int, repeat: int, http_repeat: int,
 
 
 def over_http(url: str, app: Cases, repeat: int) -> dict[str, list[float]]:
+    """The three reads from a real ``yishi serve`` (uvicorn, as production runs it), one
+    keep-alive connection, an auditor's token; the server's clock is the real one, so
+    ``as_of`` is now (after every event of the demo, like a dashboard's default)."""
     token = Credentials(app.db).create("auditor", name="bench/growth.py")
-    settings = Settings(database_url=url, clock=ManualClock(NOW), projections=False)
-    headers = {"Authorization": f"Bearer {token}"}
+    server = Server(url)
     out: dict[str, list[float]] = {}
-    with TestClient(create_app(settings)) as client:
-        for label, path in (
-            ("HTTP /stats/closure compound,month", "/stats/closure?group_by=compound"
-             "&period=month"),
-            ("HTTP /stats/steps", "/stats/steps"),
-            ("HTTP /cases?overdue=true", "/cases?overdue=true"),
-        ):
-            def get(path: str = path) -> None:
-                response = client.get(path, headers=headers)
-                assert response.status_code == 200, (path, response.status_code,
-                                                       response.text[:300])
-            out[label] = timings(get, repeat, warm=1)
+
+    async def measure_all() -> None:
+        conn = await Connection.open(server.port)
+        try:
+            for label, path in (
+                ("HTTP /stats/closure compound,month", "/stats/closure?group_by=compound"
+                 "&period=month"),
+                ("HTTP /stats/steps", "/stats/steps"),
+                ("HTTP /cases?overdue=true", "/cases?overdue=true"),
+            ):
+                spent = []
+                for i in range(repeat + 1):
+                    started = time.perf_counter()
+                    status, body = await conn.request("GET", path, token=token)
+                    assert status == 200, (path, status, body[:300])
+                    if i:  # the first warms the server's cell cache
+                        spent.append((time.perf_counter() - started) * 1000)
+                out[label] = spent
+        finally:
+            conn.close()
+
+    try:
+        asyncio.run(measure_all())
+    finally:
+        server.stop()
     return out
 
 

@@ -140,13 +140,15 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
 
 
 def _freshness(cases: Cases, cur: Cursor) -> tuple[int, int]:
-    generation = store.current_generation(cases.db, cur)
-    rows = cur.execute(
-        f"SELECT MIN(position) FROM {cases.db.table('proj_tracking')} WHERE generation = %s",
-        (generation,),
-    ).fetchall()
-    position = int(rows[0][0] or 0) if rows else 0
-    return generation, position
+    """The generation queries read and how far it is (one round trip)."""
+    db = cases.db
+    row = cur.execute(
+        f"SELECT g.generation, (SELECT MIN(t.position) FROM {db.table('proj_tracking')} t"
+        f" WHERE t.generation = g.generation) FROM {db.table('proj_generation')} g"
+        " WHERE g.id = 1"
+    ).fetchone()
+    assert row is not None, "ensure_base creates the pointer"
+    return int(row[0]), int(row[1] or 0)
 
 
 def freshness(cases: Cases) -> dict[str, int]:
