@@ -52,12 +52,13 @@ def unauthorized(detail: str) -> Problem:
 
 
 async def get_actor(
-    credentials: Annotated[Credentials, Depends(get_credentials)],
+    request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     """The actor of a live bearer token; 401 otherwise (there is no anonymous access)."""
     if bearer is None or bearer.scheme.lower() != "bearer":
         raise unauthorized("a bearer token is required")
+    credentials: Credentials = request.app.state.credentials
     token = bearer.credentials
     actor = credentials.remembered(token)
     if actor is None:

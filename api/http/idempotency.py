@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
-from api.http.problems import PROBLEM_JSON, Problem, problem_of
+from api.http.problems import PROBLEM_JSON, FastJSONResponse, Problem, problem_of
 from domain.errors import DomainError
 from domain.storage import Database
 
@@ -43,7 +43,7 @@ class Answer:
         headers = dict(self.headers)
         if replayed:
             headers["Idempotent-Replayed"] = "true"
-        return JSONResponse(
+        return FastJSONResponse(
             self.body, status_code=self.status, headers=headers, media_type=self.media_type
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -59,6 +60,14 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
 }
 
 
+class FastJSONResponse(JSONResponse):
+    """JSON rendered by orjson: the same compact UTF-8 bytes as Starlette's JSONResponse
+    for the JSON-native bodies we answer with, in a fraction of the time."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 class Problem(Exception):
     """An error answer: status, stable code, detail and extension members."""
 
@@ -88,7 +97,7 @@ class Problem(Exception):
         }
 
     def response(self) -> JSONResponse:
-        return JSONResponse(
+        return FastJSONResponse(
             self.body(), status_code=self.status, headers=self.headers, media_type=PROBLEM_JSON
         )
 

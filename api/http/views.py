@@ -103,24 +103,29 @@ def shown_data(cases: Cases, event: StoredCaseEvent, reader: Actor) -> dict[str,
     return data
 
 
+def _event_fields(cases: Cases, event: StoredCaseEvent, reader: Actor) -> dict[str, Any]:
+    return {
+        "case_id": event.case_id,
+        "version": event.version,
+        "type": event.type,
+        "data": shown_data(cases, event, reader),
+        "actor": ActorOut(id=event.actor_id, role=event.actor_role),
+        "step_before": event.step_before,
+        "step_after": event.step_after,
+        "recorded_at": event.recorded_at,
+        "position": event.position,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
 def event_out(cases: Cases, event: StoredCaseEvent, reader: Actor) -> EventOut:
-    return EventOut(
-        case_id=event.case_id,
-        version=event.version,
-        type=event.type,
-        data=shown_data(cases, event, reader),
-        actor=ActorOut(id=event.actor_id, role=event.actor_role),
-        step_before=event.step_before,
-        step_after=event.step_after,
-        recorded_at=event.recorded_at,
-        position=event.position,
-        prev_hash=event.prev_hash,
-        hash=event.hash,
-    )
+    return EventOut(**_event_fields(cases, event, reader))
 
 
 def appended_out(cases: Cases, event: StoredCaseEvent, case: Case, reader: Actor) -> AppendedOut:
-    base = event_out(cases, event, reader)
     return AppendedOut(
-        **base.model_dump(), step=case.step.value, status="open" if case.is_open else "closed"
+        **_event_fields(cases, event, reader),
+        step=case.step.value,
+        status="open" if case.is_open else "closed",
     )
