@@ -10,7 +10,7 @@ Hypothesis in tests/projections/test_cells.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -43,6 +43,8 @@ class Pool:
     compounds: tuple[str, ...]
     communities: tuple[str, ...]
     stays: tuple[tuple[int, bytes], ...]  # per cell: its first pool row, its stays' bytes
+    cells: tuple[tuple[str, str, str], ...] = ()  # per cell: compound, community, month
+    sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # cases/cell
 
     def durations(self, mask: np.ndarray) -> list[np.ndarray]:
         """Per working step, the durations of the finished stays of the cases kept."""
@@ -62,15 +64,16 @@ class Pool:
 
 
 def pool(rows: Sequence[tuple[Any, ...]]) -> Pool:
-    """Concatenate cells given as (compound, community, cases bytes, stays bytes or None)."""
+    """Concatenate cells given as (compound, community, month, cases bytes, stays bytes or
+    None)."""
     compounds = tuple(sorted({str(r[0]) for r in rows}))
     communities = tuple(sorted({str(r[1]) for r in rows}))
     compound_at = {c: i for i, c in enumerate(compounds)}
     community_at = {c: i for i, c in enumerate(communities)}
     # One buffer for all cases: numpy's per-call cost for a structured type is far above
     # the cost of joining the bytes.
-    cases = np.frombuffer(b"".join(r[2] for r in rows), CASE_DTYPE)
-    sizes = np.array([len(r[2]) // CASE_DTYPE.itemsize for r in rows], dtype=np.int64)
+    cases = np.frombuffer(b"".join(r[3] for r in rows), CASE_DTYPE)
+    sizes = np.array([len(r[3]) // CASE_DTYPE.itemsize for r in rows], dtype=np.int64)
     firsts = (np.cumsum(sizes) - sizes).tolist()
     return Pool(
         cases=cases,
@@ -80,8 +83,10 @@ def pool(rows: Sequence[tuple[Any, ...]]) -> Pool:
                             sizes),
         compounds=compounds,
         communities=communities,
-        stays=tuple((first, r[3]) for first, r in zip(firsts, rows, strict=True)
-                    if r[3] is not None),
+        stays=tuple((first, r[4]) for first, r in zip(firsts, rows, strict=True)
+                    if r[4] is not None),
+        cells=tuple((str(r[0]), str(r[1]), str(r[2])) for r in rows),
+        sizes=sizes,
     )
 
 
@@ -147,6 +152,9 @@ def groups(
         return [()], np.zeros(n, dtype=np.int64)
     if n == 0:
         return [], np.zeros(0, dtype=np.int64)
+    if all(k in ("compound_id", "community_id") or (k == "period" and period in _CELL_PERIODS)
+           for k in keys):
+        return _cell_groups(p, mask, keys, period)
     cases = _kept(p.cases, mask)
     columns: list[np.ndarray] = []
     labels: list[list[str]] = []
@@ -188,6 +196,44 @@ def groups(
     rank_of = np.empty(len(order), dtype=np.int64)
     rank_of[np.array(order, dtype=np.int64)] = np.arange(len(order))
     return [found[i] for i in order], rank_of[inverse.reshape(-1)]
+
+
+#: Periods a cell's month decides (a week or a day needs each case's own date).
+_CELL_PERIODS = ("month", "quarter", "year", None)
+
+
+def _cell_period(month: str, period: str | None) -> str:
+    """The period of a cell's month ("2026-03"): as ``period_key`` names it."""
+    if period in ("month", None):
+        return month
+    year, number = month.split("-")
+    return f"{year}-Q{(int(number) - 1) // 3 + 1}" if period == "quarter" else year
+
+
+def _cell_groups(
+    p: Pool, mask: np.ndarray, keys: Sequence[str], period: str | None
+) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """Groups decided by the cell alone (compound, community, month/quarter/year): labelled
+    once per cell, not once per case."""
+    def label(cell: tuple[str, str, str], key: str) -> str:
+        if key == "compound_id":
+            return cell[0]
+        if key == "community_id":
+            return cell[1]
+        return _cell_period(cell[2], period)
+
+    names = [tuple(label(cell, k) for k in keys) for cell in p.cells]
+    distinct = sorted(set(names))
+    rank = {name: i for i, name in enumerate(distinct)}
+    per_case = np.repeat(np.array([rank[name] for name in names], dtype=np.int64), p.sizes)
+    group = _kept(per_case, mask)
+    # Only groups with a case in the cohort exist (as in the per-case fold).
+    present = np.unique(group)
+    if len(present) == len(distinct):
+        return distinct, group
+    renumber = np.full(len(distinct), -1, dtype=np.int64)
+    renumber[present] = np.arange(len(present))
+    return [distinct[i] for i in present.tolist()], renumber[group]
 
 
 @lru_cache(maxsize=65_536)
@@ -310,14 +356,19 @@ def closure(
     cases = _kept(p.cases, mask)
 
     def count(selected: np.ndarray) -> list[int]:
-        counted: list[int] = np.bincount(group[selected], minlength=n_groups).tolist()
+        # Weights instead of a gather: one pass; the float sums are whole and exact.
+        counted: list[int] = np.bincount(group, weights=selected, minlength=n_groups).astype(
+            np.int64).tolist()
         return counted
 
     closed = cases["closed"] == 1
-    reported = count(np.ones(len(cases), dtype=bool))
+    reported = np.bincount(group, minlength=n_groups).tolist()
     closed_n = count(closed)
-    by_resolution = {r: count(closed & (cases["resolution"] == i))
-                     for i, r in enumerate(RESOLUTIONS)}
+    n_res = len(RESOLUTIONS)
+    per_resolution = np.bincount(
+        (group * n_res + cases["resolution"].astype(np.int64))[closed],
+        minlength=n_groups * n_res).reshape(n_groups, n_res).T.tolist()
+    by_resolution = dict(zip(RESOLUTIONS, per_resolution, strict=True))
     on_time = count(closed & (cases["time_to_close"] <= overall_us))
     ever_closed = count(cases["ever_closed"] == 1)
     reopened = count(cases["reopened"] == 1)

@@ -168,7 +168,7 @@ def contribution(facts: CaseFacts) -> Contribution:
         _code(STEPS, open_step),
         _code(RESOLUTIONS, None if active is None else active[1]),
     )
-    if any(c is None for c in codes):
+    if any(c is None for c in codes) or (active is not None and active[1] is None):
         exact = False
     category, channel, role, step_code, resolution = (-1 if c is None else c for c in codes)
     row = (

@@ -288,6 +288,21 @@ class _CellCache:
         self._entries: OrderedDict[tuple[int, str, str, str], tuple[int, bytes, bytes]] = (
             OrderedDict())
         self._lock = threading.Lock()
+        #: The last few pools assembled, by the exact cells and versions they hold.
+        self._pools: OrderedDict[tuple[Any, ...], cell_figures.Pool] = OrderedDict()
+
+    def pool(self, signature: tuple[Any, ...]) -> cell_figures.Pool | None:
+        with self._lock:
+            found = self._pools.get(signature)
+            if found is not None:
+                self._pools.move_to_end(signature)
+            return found
+
+    def keep_pool(self, signature: tuple[Any, ...], pool: cell_figures.Pool) -> None:
+        with self._lock:
+            self._pools[signature] = pool
+            while len(self._pools) > 4:
+                self._pools.popitem(last=False)
 
     def get(self, key: tuple[int, str, str, str], version: int) -> tuple[bytes, bytes] | None:
         with self._lock:
@@ -363,6 +378,11 @@ def _from_cells(
         ).fetchall()
         if any(int(r[4]) > at or not r[5] for r in listed):
             return None
+        signature = (generation, stays, tuple(
+            (str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in listed))
+        pool = cache.pool(signature)
+        if pool is not None:
+            return position, pool, _mask(pool, filters, at)
         found: dict[tuple[str, str, str], tuple[bytes, bytes]] = {}
         missing: list[tuple[str, str, str]] = []
         for compound, community, month, version, _settled, _exact in listed:
@@ -388,16 +408,20 @@ def _from_cells(
                 found[key] = (bytes(blob), bytes(stay_blob))
                 cache.put((generation, *key), int(version), *found[key])
     pool = cell_figures.pool([
-        (key[0], key[1], blobs[0], blobs[1] if stays else None)
-        for key, blobs in sorted(found.items())
+        (*key, blobs[0], blobs[1] if stays else None) for key, blobs in sorted(found.items())
     ])
-    mask = cell_figures.cohort_mask(
+    if len(found) == len(listed):
+        cache.keep_pool(signature, pool)
+    return position, pool, _mask(pool, filters, at)
+
+
+def _mask(pool: cell_figures.Pool, filters: Filters, at: int) -> Any:
+    return cell_figures.cohort_mask(
         pool, compound=filters.compound, community=filters.community,
         category=filters.category, channel=filters.channel,
         from_us=None if filters.from_ is None else us(filters.from_),
         to_us=None if filters.to is None else us(filters.to), as_of_us=at,
     )
-    return position, pool, mask
 
 
 def _seconds(value: float | None) -> float | None:
