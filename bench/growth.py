@@ -178,6 +178,8 @@ def over_http(url: str, app: Cases, repeat: int) -> dict[str, list[float]]:
 
     try:
         asyncio.run(measure_all())
+        peak = server.memory_kib()["VmHWM"]
+        print(f"    yishi serve peak resident memory after the reads: {peak / 1024:.0f} MB")
     finally:
         server.stop()
     return out
