@@ -348,9 +348,15 @@ def _rows(cases: Cases, cur: Cursor, sql: str, params: Sequence[Any]) -> list[tu
 
 
 def _from_cells(
-    cases: Cases, scope: Scope, filters: Filters, at: int, *, stays: bool
-) -> tuple[int, cell_figures.Pool, Any] | None:
-    """The cohort from the figure cells, or None when they cannot answer for ``at``.
+    cases: Cases, scope: Scope, filters: Filters, at: int, *, stays: bool,
+    now: bool = False,
+) -> tuple[int, cell_figures.Pool, Any, int] | None:
+    """The cohort from the figure cells and the moment they answer for, or None when they
+    cannot answer for ``at``.
+
+    ``now``: ``at`` is the clock's now, not a moment the reader chose; it is moved on to the
+    latest time recorded in the selected cells if that is later (a reader whose clock lags
+    the writer's by some milliseconds still sees every recorded event, and the cells answer).
 
     SQL selects the cells by scope, compound, community and the months the window touches;
     the rest of the cohort's filters are applied to the cases' columns. The cells' bytes come
@@ -376,13 +382,15 @@ def _from_cells(
             + where.sql,
             where.params,
         ).fetchall()
+        if now and listed:
+            at = max(at, *(int(r[4]) for r in listed))
         if any(int(r[4]) > at or not r[5] for r in listed):
             return None
         signature = (generation, stays, tuple(
             (str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in listed))
         pool = cache.pool(signature)
         if pool is not None:
-            return position, pool, _mask(pool, filters, at)
+            return position, pool, _mask(pool, filters, at), at
         found: dict[tuple[str, str, str], tuple[bytes, bytes]] = {}
         missing: list[tuple[str, str, str]] = []
         for compound, community, month, version, _settled, _exact in listed:
@@ -412,7 +420,7 @@ def _from_cells(
     ])
     if len(found) == len(listed):
         cache.keep_pool(signature, pool)
-    return position, pool, _mask(pool, filters, at)
+    return position, pool, _mask(pool, filters, at), at
 
 
 def _mask(pool: cell_figures.Pool, filters: Filters, at: int) -> Any:
@@ -462,9 +470,10 @@ def closure(
                       _as_list(channel), from_, to)
     overall = cases.limits.overall // timedelta(microseconds=1)
     response = cases.limits.response // timedelta(microseconds=1)
-    found = _from_cells(cases, scope, filters, at, stays=False) if cells else None
+    found = (_from_cells(cases, scope, filters, at, stays=False, now=as_of is None)
+             if cells else None)
     if found is not None:
-        position, pool, mask = found
+        position, pool, mask, at = found
         groups = [
             _closure_group(keys, g["key"], g["reported"], g["closed"],
                            g["closed_by_resolution"], g["on_time"], g["ever_closed"],
@@ -567,9 +576,10 @@ def steps(
     at = _as_of(cases, as_of)
     filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
                       _as_list(channel), from_, to)
-    found = _from_cells(cases, scope, filters, at, stays=True) if cells else None
+    found = (_from_cells(cases, scope, filters, at, stays=True, now=as_of is None)
+             if cells else None)
     if found is not None:
-        position, pool, mask = found
+        position, pool, mask, at = found
         flow = cell_figures.steps(pool, mask, at)
         result = [
             _step_item(name, flow["backlog"][name], flow["overdue"][name], spread.count,
@@ -654,9 +664,10 @@ def satisfaction(
     at = _as_of(cases, as_of)
     filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
                       _as_list(channel), from_, to)
-    found = _from_cells(cases, scope, filters, at, stays=False) if cells else None
+    found = (_from_cells(cases, scope, filters, at, stays=False, now=as_of is None)
+             if cells else None)
     if found is not None:
-        position, pool, mask = found
+        position, pool, mask, at = found
         tallies = cell_figures.satisfaction(pool, mask, keys, period)
     else:
         position, rows = _cohort(cases, scope, filters, at, "ratings")

@@ -219,3 +219,24 @@ def test_the_cell_cache_is_bounded_and_keyed_by_version() -> None:
     cache.put((1, "XL", "C2", "2026-01"), 1, b"e" * 101, b"")  # larger than the bound
     assert cache.get((1, "XL", "C2", "2026-01"), 1) is None
     assert cache.size <= 100
+
+
+def test_now_on_a_clock_behind_the_writers_still_counts_every_recorded_event(
+    app_factory: Callable[[str], Cases], sqlite_url: str, clock: ManualClock
+) -> None:
+    app = app_factory(sqlite_url)
+    _projected(app, clock)
+    table = store.cells_table(app.db, store.current_generation(app.db))
+    last = from_us(max(r[0] for r in app.db.execute(f"SELECT settled FROM {table}")))
+    # Another process on the same store, whose clock is two seconds behind the writer's.
+    reader = open_cases(sqlite_url, clock=ManualClock(last - timedelta(seconds=2)))
+    try:
+        for figure in (queries.steps, queries.closure, queries.satisfaction):
+            got = figure(reader)
+            assert got["as_of"] == last.isoformat(), figure.__name__
+            assert got == figure(reader, as_of=last, cells=False), figure.__name__
+        # A moment the reader names is kept as named (and answered per case).
+        assert queries.steps(reader, as_of=last - timedelta(seconds=2))["as_of"] == (
+            (last - timedelta(seconds=2)).isoformat())
+    finally:
+        reader.close()
