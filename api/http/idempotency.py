@@ -90,13 +90,16 @@ class IdempotencyStore:
         self,
         credential_id: str,
         key: str | None,
-        request_fingerprint: str,
+        request: tuple[object, ...],
         produce: Callable[[], Answer],
     ) -> Response:
-        """Run ``produce`` once per key; replay its answer to every retry."""
+        """Run ``produce`` once per key; replay its answer to every retry. ``request`` is
+        what makes two requests the same (method, path, If-Match, body), fingerprinted only
+        when there is a key."""
         if key is None:
             return _run(produce).response()
         key = check_key(key)
+        request_fingerprint = fingerprint(*request)
         if self._claim(credential_id, key, request_fingerprint):
             return self.respond_claimed(credential_id, key, produce)
         return self._replay(credential_id, key, request_fingerprint, produce)

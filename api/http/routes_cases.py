@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep
-from api.http.idempotency import Answer, fingerprint
+from api.http.idempotency import Answer
 from api.http.models import EXAMPLES, CaseOut, ProblemReportedData, StreamOut, VerifyOut, wire_data
 from api.http.problems import Problem, not_found
 from api.http.reads import read_case
@@ -57,8 +57,8 @@ def report_problem(
         payload = case_out(cases, case, actor).model_dump(mode="json")
         return Answer(201, payload, {"Location": f"/cases/{case.id}", "ETag": f'"{case.version}"'})
 
-    digest = fingerprint("POST", "/cases", data)
-    return idempotency.respond(actor.id, idempotency_key, digest, produce)  # type: ignore[return-value]
+    same_request = ("POST", "/cases", data)
+    return idempotency.respond(actor.id, idempotency_key, same_request, produce)  # type: ignore[return-value]
 
 
 @router.get(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep, SettingsDep
-from api.http.idempotency import Answer, fingerprint
+from api.http.idempotency import Answer
 from api.http.models import APPEND_EXAMPLES, AppendEvent, LogOut, wire_data
 from api.http.problems import Problem
 from api.http.responses import problems
@@ -83,8 +83,8 @@ def append_event(
         return Answer(201, payload, {"ETag": f'"{recorded.event.version}"',
                                      "Location": f"/cases/{case_id}"})
 
-    digest = fingerprint("POST", f"/cases/{case_id}/events", expected, event_type, data)
-    return idempotency.respond(actor.id, idempotency_key, digest, produce)  # type: ignore[return-value]
+    same_request = ("POST", f"/cases/{case_id}/events", expected, event_type, data)
+    return idempotency.respond(actor.id, idempotency_key, same_request, produce)  # type: ignore[return-value]
 
 
 @router.get(
