@@ -56,8 +56,9 @@ class BatchResult:
 class Runner:
     """Processes the log into one generation (the current one, unless told which).
 
-    ``keep_facts`` keeps the facts of the ``KEEP_FACTS_MAX`` most recently changed cases in
-    memory between batches and reads the others back: only for a runner that owns a fresh
+    ``keep_facts`` keeps the facts of the ``KEEP_FACTS_MAX`` most recently changed cases
+    (and the figure cells last written, up to 32 MB) in memory between batches and reads
+    the others back: only for a runner that owns a fresh
     generation from position 0 (a rebuild), so that what it keeps is what it wrote.
     """
 
@@ -75,6 +76,7 @@ class Runner:
         self.generation = generation
         self.keep_facts = keep_facts
         self._memory: OrderedDict[str, CaseFacts] = OrderedDict()
+        self._cells = store.CellMemory() if keep_facts else None
         self._slowdown = float(os.environ.get(SLOWDOWN_ENV, "0") or 0)
         self._executor: ThreadPoolExecutor | None = None
         self._ahead: tuple[int, Future[_Read]] | None = None
@@ -142,7 +144,7 @@ class Runner:
                 return BatchResult(generation, 0, min(locked.values(), default=0))
             facts, audit = self._fold(cur, generation, decoded)
             position = notifications[-1].id
-            store.write_batch(self.db, cur, generation, facts, audit, position)
+            store.write_batch(self.db, cur, generation, facts, audit, position, self._cells)
             if self._slowdown:
                 time.sleep(self._slowdown)
         return BatchResult(generation, len(notifications), position)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -282,8 +283,10 @@ def write_batch(
     facts: Sequence[CaseFacts],
     audit: Sequence[AuditRow],
     position: int,
+    cells: CellMemory | None = None,
 ) -> None:
-    """Persist one batch: the changed cases, the new audit rows and the new position."""
+    """Persist one batch: the changed cases, the new audit rows and the new position
+    (``cells``: a rebuild's memory of the cells it wrote)."""
     if facts:
         table = cases_table(db, generation)
         columns = ", ".join(CASE_COLUMNS)
@@ -322,7 +325,7 @@ def write_batch(
                 [row.as_tuple() for row in audit],
             )
     if facts and has_cells(db, cur, generation):
-        write_cells(db, cur, generation, facts, position)
+        write_cells(db, cur, generation, facts, position, cells)
     set_positions(db, cur, generation, position)
 
 
@@ -362,17 +365,47 @@ def load_cells(
     for i in range(0, len(wanted), step):
         chunk = wanted[i : i + step]
         ors = " OR ".join(["(compound_id = %s AND community_id = %s AND month = %s)"] * len(chunk))
-        rows = cur.execute(
-            f"SELECT {CELL_COLUMNS} FROM {table} WHERE {ors}", [v for k in chunk for v in k]
-        ).fetchall()
+        sql = f"SELECT {CELL_COLUMNS} FROM {table} WHERE {ors}"
+        params = [v for k in chunk for v in k]
+        if db.dialect == "postgres":
+            # Binary results: the arrays arrive as bytes, not as hexadecimal text to parse.
+            rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                    for r in cur.raw.execute(sql, params, binary=True).fetchall()]
+        else:
+            rows = cur.execute(sql, params).fetchall()
         for compound, community, month, ids, cases, stays, settled, exact in rows:
             key = (str(compound), str(community), str(month))
             found[key] = Cell.decoded(key, ids, cases, stays, settled, exact)
     return found
 
 
+class CellMemory:
+    """The cells a rebuild wrote last, kept between its batches (bounded in bytes): only
+    for a runner that owns its generation, so that what it keeps is what is stored."""
+
+    def __init__(self, limit: int = 32 * 1024 * 1024) -> None:
+        self.limit = limit
+        self.size = 0
+        self.cells: OrderedDict[tuple[str, str, str], tuple[Cell, int]] = OrderedDict()
+
+    def keep(self, cell: Cell, size: int) -> None:
+        old = self.cells.pop(cell.key, None)
+        if old is not None:
+            self.size -= old[1]
+        self.cells[cell.key] = (cell, size)
+        self.size += size
+        while self.size > self.limit and self.cells:
+            _key, (_cell, dropped) = self.cells.popitem(last=False)
+            self.size -= dropped
+
+
 def write_cells(
-    db: Database, cur: Cursor, generation: int, facts: Sequence[CaseFacts], position: int
+    db: Database,
+    cur: Cursor,
+    generation: int,
+    facts: Sequence[CaseFacts],
+    position: int,
+    memory: CellMemory | None = None,
 ) -> None:
     """Fold the changed cases' contributions into their cells (one upsert per cell).
 
@@ -380,12 +413,18 @@ def write_cells(
     keep cells in memory (projections/queries.py) re-read a cell only when it changed.
     """
     changes = cell_changes(facts)
-    stored = load_cells(db, cur, generation, changes)
+    known = {} if memory is None else {
+        key: memory.cells[key][0] for key in changes if key in memory.cells}
+    if missing := [key for key in changes if key not in known]:
+        known.update(load_cells(db, cur, generation, missing))
     rows = []
     for key, parts in changes.items():
-        cell = stored.get(key) or Cell(*key)
+        cell = known.get(key) or Cell(*key)
         new = cell.merged(parts)
-        rows.append((*key, *new.encoded(), new.settled, int(new.exact), position))
+        encoded = new.encoded()
+        rows.append((*key, *encoded, new.settled, int(new.exact), position))
+        if memory is not None:
+            memory.keep(new, sum(len(b) for b in encoded))
     marks = ", ".join(["%s"] * 9)
     cur.executemany(
         f"INSERT INTO {cells_table(db, generation)} ({CELL_COLUMNS}, version)"
