@@ -1,16 +1,17 @@
 """The figures computed from figure cells, vectorised (统计单元上的计算).
 
 The same definitions as the per-case fold in projections/queries.py, over the columns of
-projections/cells.py: counts by ``numpy.bincount``, percentiles by one sort of the values
-grouped, then the very arithmetic of ``statistics.median`` and ``queries.percentile`` on
-Python integers, so that both ways give the same floats to the last bit (tested with
-Hypothesis in tests/projections/test_cells.py).
+projections/cells.py: counts by ``numpy.bincount``; the ranks a median and a 90th percentile
+need by partitioning (a step's durations) or one sort of (group, value) packed in an
+integer (many groups); then the very arithmetic of ``statistics.median`` and
+``queries.percentile`` on Python numbers, so that both ways give the same floats to the
+last bit (tested with Hypothesis in tests/projections/test_cells.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -43,8 +44,8 @@ class Pool:
     compounds: tuple[str, ...]
     communities: tuple[str, ...]
     stays: tuple[tuple[int, bytes], ...]  # per cell: its first pool row, its stays' bytes
-    cells: tuple[tuple[str, str, str], ...] = ()  # per cell: compound, community, month
-    sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # cases/cell
+    cells: tuple[tuple[str, str, str], ...]  # per cell: compound, community, month
+    sizes: np.ndarray  # per cell: how many cases
 
     def durations(self, mask: np.ndarray) -> list[np.ndarray]:
         """Per working step, the durations of the finished stays of the cases kept."""
