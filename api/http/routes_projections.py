@@ -197,7 +197,7 @@ def _figures(
     return _answer(payload, waited)
 
 
-def stats_filters(
+async def stats_filters(
     compound: Texts = None,
     community: Texts = None,
     category: Texts = None,
@@ -208,7 +208,8 @@ def stats_filters(
     as_of: Annotated[datetime | None, Query(description="the figures as they were then")]
     = None,
 ) -> dict[str, Any]:
-    """The filters every figure takes (the cohort and the moment), as one dependency."""
+    """The filters every figure takes (the cohort and the moment), as one dependency
+    (``async``: no I/O, so no hand-over to a worker thread; ADR 0015)."""
     return {
         "compound": _texts(compound), "community": _texts(community),
         "category": _texts(category), "channel": _texts(channel),
@@ -216,7 +217,7 @@ def stats_filters(
     }
 
 
-def grouping(
+async def grouping(
     group_by: Annotated[list[str] | None, Query(
         description="compound, community, category, channel, assignee, period "
         "(comma-separated or repeated)")] = None,

@@ -13,12 +13,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 
-from api.http import routes_projections
 from api.http.app import ROUTERS
-
-#: The /stats filters are still plain def (a hand-over each per /stats request): the
-#: projections owner's to change, then to remove from here.
-NOT_YET = {routes_projections.stats_filters, routes_projections.grouping}
 
 
 def dependencies(dependant: Dependant) -> Iterator[Dependant]:
@@ -43,7 +38,7 @@ def test_no_route_hands_a_dependency_to_a_worker_thread() -> None:
     threaded = sorted(
         f"{sorted(route.methods or ())} {route.path}: {getattr(dep.call, '__name__', dep.call)}"
         for route in routes for dep in dependencies(route.dependant)
-        if not runs_on_the_event_loop(dep.call) and dep.call not in NOT_YET
+        if not runs_on_the_event_loop(dep.call)
     )
     assert len(checked) > 20  # the walk sees the dependencies at all
     assert threaded == []
