@@ -236,9 +236,22 @@ def canonical_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_text(name: str, spec: Field, value: object, errors: dict[str, str]) -> str | None:
     if not isinstance(value, str):
         errors[name] = "must be a string"
+        return None
+    if "\x00" in value or not _encodable(value):
+        # Neither is text a reader can be shown, and PostgreSQL's text type refuses both:
+        # accepted, they would stop every projection at this event.
+        errors[name] = "must be text without NUL characters or unpaired surrogates"
         return None
     stripped = value.strip()
     if spec.required and not stripped:

@@ -56,9 +56,9 @@ class BatchResult:
 class Runner:
     """Processes the log into one generation (the current one, unless told which).
 
-    ``keep_facts`` keeps the facts of the ``KEEP_FACTS_MAX`` most recently changed cases
-    (and the figure cells last written, up to 32 MB) in memory between batches and reads
-    the others back: only for a runner that owns a fresh
+    ``keep_facts`` keeps the facts of the ``KEEP_FACTS_MAX`` most recently changed cases in
+    memory between batches and reads the others back, and leaves the figure cells to the
+    rebuild to build once at the end (``write_cells``): only for a runner that owns a fresh
     generation from position 0 (a rebuild), so that what it keeps is what it wrote.
     """
 
@@ -76,7 +76,8 @@ class Runner:
         self.generation = generation
         self.keep_facts = keep_facts
         self._memory: OrderedDict[str, CaseFacts] = OrderedDict()
-        self._cells = store.CellMemory() if keep_facts else None
+        #: False while a rebuild defers the figure cells (store.build_cells at the end).
+        self.write_cells = not keep_facts
         self._slowdown = float(os.environ.get(SLOWDOWN_ENV, "0") or 0)
         self._executor: ThreadPoolExecutor | None = None
         self._ahead: tuple[int, Future[_Read]] | None = None
@@ -144,7 +145,8 @@ class Runner:
                 return BatchResult(generation, 0, min(locked.values(), default=0))
             facts, audit = self._fold(cur, generation, decoded)
             position = notifications[-1].id
-            store.write_batch(self.db, cur, generation, facts, audit, position, self._cells)
+            store.write_batch(self.db, cur, generation, facts, audit, position,
+                              cells=self.write_cells)
             if self._slowdown:
                 time.sleep(self._slowdown)
         return BatchResult(generation, len(notifications), position)

@@ -204,6 +204,12 @@ def rebuild(
         if result.events == 0 or result.position >= cases.head_position():
             if not indexed:  # built once, in bulk, rather than row by row
                 with db.transaction() as cur:
+                    # The figure cells from the final facts, once per case; later batches
+                    # (events appended meanwhile) update them as the follower does.
+                    locked = store.lock_positions(db, cur, generation)
+                    if store.has_cells(db, cur, generation):
+                        store.build_cells(db, cur, generation, min(locked.values()))
+                    runner.write_cells = True
                     store.create_indexes(db, cur, generation)
                     if db.dialect == "postgres":
                         # Bulk-filled tables have no statistics yet: without them the

@@ -4,6 +4,7 @@ every refusal: 401, 403 for role and scope, 404 for out-of-scope reads, 409, 412
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -233,6 +234,12 @@ def refusals(server: LiveServer, client: httpx.Client) -> None:
                422, "invalid_data")
     is_problem(client.post("/cases", json=report_data(title="   "), headers=t.resident.headers),
                422, "invalid_data")
+    # Texts the read models could not store (PostgreSQL refuses both) are bad input too.
+    is_problem(client.post("/cases", json=report_data(title="漏水\u0000"),
+                           headers=t.resident.headers), 422, "invalid_data")
+    unpaired = json.dumps({"type": "CommentAdded", "data": {"text": "x\ud800"}}).encode()
+    is_problem(client.post(f"/cases/{case_id}/events", content=unpaired, headers={
+        **t.community.headers, "Content-Type": "application/json"}), 422, "invalid_data")
     is_problem(client.get("/cases/not-a-uuid", headers=t.auditor.headers), 422)
     is_problem(client.get(f"/cases/{case_id}", params={"as_of": "yesterday"},
                           headers=t.auditor.headers), 422)
