@@ -83,6 +83,10 @@ class Runner:
         self._ahead: tuple[int, Future[_Read]] | None = None
         store.ensure_base(self.db)
 
+    def facts_in_memory(self) -> dict[str, CaseFacts]:
+        """The facts a rebuild keeps in memory (as written), by case id."""
+        return dict(self._memory)
+
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="yishi-projection-read")

@@ -208,7 +208,8 @@ def rebuild(
                     # (events appended meanwhile) update them as the follower does.
                     locked = store.lock_positions(db, cur, generation)
                     if store.has_cells(db, cur, generation):
-                        store.build_cells(db, cur, generation, min(locked.values()))
+                        store.build_cells(db, cur, generation, min(locked.values()),
+                                          runner.facts_in_memory())
                     runner.write_cells = True
                     store.create_indexes(db, cur, generation)
                     if db.dialect == "postgres":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -407,18 +407,27 @@ def write_cells(
     ], position)
 
 
-def build_cells(db: Database, cur: Cursor, generation: int, position: int) -> int:
-    """Fill a generation's cells from its case rows, compound by compound (a rebuild defers
-    its cells to here: computed once per case instead of once per case per batch). Returns
-    how many cells were written."""
+def build_cells(
+    db: Database,
+    cur: Cursor,
+    generation: int,
+    position: int,
+    known: Mapping[str, CaseFacts] | None = None,
+) -> int:
+    """Fill a generation's cells from its cases' facts, compound by compound (a rebuild
+    defers its cells to here: computed once per case instead of once per case per batch).
+    ``known``: facts at hand (a rebuild's memory of the latest), read from the case rows
+    for the others. Returns how many cells were written."""
     table = cases_table(db, generation)
-    compounds = [str(r[0]) for r in cur.execute(
-        f"SELECT DISTINCT compound_id FROM {table}").fetchall()]
+    at_hand = known or {}
+    by_compound: dict[str, list[str]] = {}
+    for case_id, compound in cur.execute(f"SELECT case_id, compound_id FROM {table}").fetchall():
+        by_compound.setdefault(str(compound), []).append(str(case_id))
     written = 0
-    for compound in compounds:
-        facts = _facts(cur.execute(
-            f"SELECT case_id, state, closures, visits, loops, ratings FROM {table}"
-            " WHERE compound_id = %s", (compound,)).fetchall())
+    for ids in by_compound.values():
+        facts = [at_hand[i] for i in ids if i in at_hand]
+        if missing := [i for i in ids if i not in at_hand]:
+            facts.extend(load_facts(db, cur, generation, missing).values())
         cells = [Cell(*key).merged(parts) for key, parts in cell_changes(facts).items()]
         _upsert_cells(db, cur, generation, cells, position)
         written += len(cells)
