@@ -277,9 +277,9 @@ class _CellCache:
 
     A query reads every selected cell's version (a few bytes each) and fetches the bytes of
     only those cells that changed since: in a running district, the cells of the current
-    month. Bounded in bytes, least recently used first out, so the memory it takes does not
-    grow with the store; past the bound, queries read more from the database and still
-    answer the same.
+    month. Bounded in bytes (the cells to ``limit``, the pools assembled from them to half of
+    it), least recently used first out, so the memory it takes does not grow with the store;
+    past the bound, queries read more from the database and still answer the same.
     """
 
     def __init__(self, limit: int) -> None:
@@ -288,21 +288,30 @@ class _CellCache:
         self._entries: OrderedDict[tuple[int, str, str, str], tuple[int, bytes, bytes]] = (
             OrderedDict())
         self._lock = threading.Lock()
-        #: The last few pools assembled, by the exact cells and versions they hold.
-        self._pools: OrderedDict[tuple[Any, ...], cell_figures.Pool] = OrderedDict()
+        #: The last few pools assembled, by the exact cells and versions they hold (within
+        #: half the bound, counted apart: a pool copies the cases it joins).
+        self._pools: OrderedDict[tuple[Any, ...], tuple[cell_figures.Pool, int]] = (
+            OrderedDict())
+        self.pool_size = 0
 
     def pool(self, signature: tuple[Any, ...]) -> cell_figures.Pool | None:
         with self._lock:
             found = self._pools.get(signature)
-            if found is not None:
-                self._pools.move_to_end(signature)
-            return found
+            if found is None:
+                return None
+            self._pools.move_to_end(signature)
+            return found[0]
 
     def keep_pool(self, signature: tuple[Any, ...], pool: cell_figures.Pool) -> None:
+        size = pool.cases.nbytes + sum(len(raw) for _first, raw in pool.stays)
         with self._lock:
-            self._pools[signature] = pool
-            while len(self._pools) > 4:
-                self._pools.popitem(last=False)
+            if signature in self._pools or size > self.limit // 2:
+                return
+            self._pools[signature] = (pool, size)
+            self.pool_size += size
+            while self.pool_size > self.limit // 2 or len(self._pools) > 4:
+                _signature, (_pool, dropped) = self._pools.popitem(last=False)
+                self.pool_size -= dropped
 
     def get(self, key: tuple[int, str, str, str], version: int) -> tuple[bytes, bytes] | None:
         with self._lock:
@@ -337,14 +346,6 @@ def _cell_cache(cases: Cases) -> _CellCache:
         if cache is None:
             cache = _CELL_CACHES[cases.db] = _CellCache(CELL_CACHE_BYTES)
         return cache
-
-
-def _rows(cases: Cases, cur: Cursor, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    if cases.db.dialect == "postgres":
-        # Binary results: the arrays arrive as bytes, not as hexadecimal text to parse.
-        return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
-                for r in cur.raw.execute(sql, params, binary=True).fetchall()]
-    return cur.execute(sql, params).fetchall()
 
 
 def _from_cells(
@@ -404,12 +405,13 @@ def _from_cells(
             chunk = missing[i : i + 300]
             ors = " OR ".join(
                 ["(compound_id = %s AND community_id = %s AND month = %s)"] * len(chunk))
-            for compound, community, month, version, settled, exact, blob, stay_blob in _rows(
-                cases, cur,
+            rows = store.binary_rows(
+                cases.db, cur,
                 "SELECT compound_id, community_id, month, version, settled, exact, cases, stays"
                 f" FROM {table} WHERE {ors}",
                 [v for key in chunk for v in key],
-            ):
+            )
+            for compound, community, month, version, settled, exact, blob, stay_blob in rows:
                 if int(settled) > at or not exact:
                     return None  # written since the listing, and now in as_of's future
                 key = (str(compound), str(community), str(month))

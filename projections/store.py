@@ -367,6 +367,17 @@ def has_cells(db: Database, cur: Cursor, generation: int) -> bool:
 CELL_COLUMNS = "compound_id, community_id, month, ids, cases, stays, settled, exact"
 
 
+def binary_rows(
+    db: Database, cur: Cursor, sql: str, params: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """Rows as tuples; on PostgreSQL in binary, so that arrays arrive as bytes rather than
+    as hexadecimal text to parse."""
+    if db.dialect == "postgres":
+        return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                for r in cur.raw.execute(sql, params, binary=True).fetchall()]
+    return cur.execute(sql, params).fetchall()
+
+
 def load_cells(
     db: Database, cur: Cursor, generation: int, keys: Iterable[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str], Cell]:
@@ -378,14 +389,8 @@ def load_cells(
     for i in range(0, len(wanted), step):
         chunk = wanted[i : i + step]
         ors = " OR ".join(["(compound_id = %s AND community_id = %s AND month = %s)"] * len(chunk))
-        sql = f"SELECT {CELL_COLUMNS} FROM {table} WHERE {ors}"
-        params = [v for k in chunk for v in k]
-        if db.dialect == "postgres":
-            # Binary results: the arrays arrive as bytes, not as hexadecimal text to parse.
-            rows = [tuple(r.values()) if isinstance(r, dict) else tuple(r)
-                    for r in cur.raw.execute(sql, params, binary=True).fetchall()]
-        else:
-            rows = cur.execute(sql, params).fetchall()
+        rows = binary_rows(db, cur, f"SELECT {CELL_COLUMNS} FROM {table} WHERE {ors}",
+                           [v for k in chunk for v in k])
         for compound, community, month, ids, cases, stays, settled, exact in rows:
             key = (str(compound), str(community), str(month))
             found[key] = Cell.decoded(key, ids, cases, stays, settled, exact)

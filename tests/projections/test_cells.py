@@ -240,3 +240,20 @@ def test_now_on_a_clock_behind_the_writers_still_counts_every_recorded_event(
             (last - timedelta(seconds=2)).isoformat())
     finally:
         reader.close()
+
+
+def test_the_pools_kept_are_bounded_by_half_the_cache(
+    app_factory: Callable[[str], Cases], sqlite_url: str, clock: ManualClock
+) -> None:
+    app = app_factory(sqlite_url)
+    _projected(app, clock)
+    cache = queries._CellCache(limit=10**9)
+    found = _everything(app, clock.now())
+    assert found is not None
+    pool = found[1]
+    cache.keep_pool(("a",), pool)
+    assert cache.pool(("a",)) is pool
+    small = queries._CellCache(limit=1)  # the pool is larger than half of it: not kept
+    small.keep_pool(("a",), pool)
+    assert small.pool(("a",)) is None
+    assert small.pool_size == 0
