@@ -123,9 +123,8 @@ def measure(base: str, events_target: int, repeat: int, http_repeat: int,
         table = store.cases_table(app.db, generation)
         count, some_case = app.db.execute(
             f"SELECT COUNT(*), MIN(case_id) FROM {table}")[0]
-        at = int(NOW.timestamp() * 1_000_000)
         way = ("figure cells" if queries._from_cells(app, queries.EVERYTHING, queries.Filters(),
-                                                     at, stays=False) is not None
+                                                     NOW, stays=False) is not None
                else "per-case fold (no cells in this generation: use --rebuild)")
         print(f"  {schema}: {events:,} events, {count:,} cases (load average "
               f"{os.getloadavg()[0]:.2f}); figures answered by the {way}")

@@ -203,27 +203,23 @@ def groups(
 _CELL_PERIODS = ("month", "quarter", "year", None)
 
 
-def _cell_period(month: str, period: str | None) -> str:
-    """The period of a cell's month ("2026-03"): as ``period_key`` names it."""
-    if period in ("month", None):
-        return month
-    year, number = month.split("-")
-    return f"{year}-Q{(int(number) - 1) // 3 + 1}" if period == "quarter" else year
-
-
 def _cell_groups(
     p: Pool, mask: np.ndarray, keys: Sequence[str], period: str | None
 ) -> tuple[list[tuple[str, ...]], np.ndarray]:
     """Groups decided by the cell alone (compound, community, month/quarter/year): labelled
     once per cell, not once per case."""
-    def label(cell: tuple[str, str, str], key: str) -> str:
+    firsts = (np.cumsum(p.sizes) - p.sizes).tolist()
+
+    def label(cell: tuple[str, str, str], first: int, key: str) -> str:
         if key == "compound_id":
             return cell[0]
         if key == "community_id":
             return cell[1]
-        return _cell_period(cell[2], period)
+        # Every case of a cell was reported in its month: any one of them names the period.
+        return period_key(int(p.cases["reported_at"][first]), period or "month")
 
-    names = [tuple(label(cell, k) for k in keys) for cell in p.cells]
+    names = [tuple(label(cell, first, k) for k in keys)
+             for cell, first in zip(p.cells, firsts, strict=True)]
     distinct = sorted(set(names))
     rank = {name: i for i, name in enumerate(distinct)}
     per_case = np.repeat(np.array([rank[name] for name in names], dtype=np.int64), p.sizes)

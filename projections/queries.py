@@ -97,6 +97,20 @@ class Filters:
     from_: datetime | None = None
     to: datetime | None = None
 
+    @classmethod
+    def of(
+        cls,
+        compound: str | Sequence[str] | None,
+        community: str | Sequence[str] | None,
+        category: str | Sequence[str] | None,
+        channel: str | Sequence[str] | None,
+        from_: datetime | None,
+        to: datetime | None,
+    ) -> Filters:
+        """From the figures' keyword arguments (each a value, several, or None)."""
+        return cls(_as_list(compound), _as_list(community), _as_list(category),
+                   _as_list(channel), from_, to)
+
 
 class _Where:
     def __init__(self) -> None:
@@ -349,15 +363,14 @@ def _cell_cache(cases: Cases) -> _CellCache:
 
 
 def _from_cells(
-    cases: Cases, scope: Scope, filters: Filters, at: int, *, stays: bool,
-    now: bool = False,
+    cases: Cases, scope: Scope, filters: Filters, as_of: datetime | None, *, stays: bool
 ) -> tuple[int, cell_figures.Pool, Any, int] | None:
     """The cohort from the figure cells and the moment they answer for, or None when they
-    cannot answer for ``at``.
+    cannot answer for ``as_of``.
 
-    ``now``: ``at`` is the clock's now, not a moment the reader chose; it is moved on to the
-    latest time recorded in the selected cells if that is later (a reader whose clock lags
-    the writer's by some milliseconds still sees every recorded event, and the cells answer).
+    Without ``as_of`` the moment is the clock's now, moved on to the latest time recorded in
+    the selected cells if that is later (a reader whose clock lags the writer's by some
+    milliseconds still sees every recorded event, and the cells answer).
 
     SQL selects the cells by scope, compound, community and the months the window touches;
     the rest of the cohort's filters are applied to the cases' columns. The cells' bytes come
@@ -383,7 +396,8 @@ def _from_cells(
             + where.sql,
             where.params,
         ).fetchall()
-        if now and listed:
+        at = _as_of(cases, as_of)
+        if as_of is None and listed:
             at = max(at, *(int(r[4]) for r in listed))
         if any(int(r[4]) > at or not r[5] for r in listed):
             return None
@@ -468,12 +482,10 @@ def closure(
     """
     keys = _group_spec(group_by, period)
     at = _as_of(cases, as_of)
-    filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
-                      _as_list(channel), from_, to)
+    filters = Filters.of(compound, community, category, channel, from_, to)
     overall = cases.limits.overall // timedelta(microseconds=1)
     response = cases.limits.response // timedelta(microseconds=1)
-    found = (_from_cells(cases, scope, filters, at, stays=False, now=as_of is None)
-             if cells else None)
+    found = _from_cells(cases, scope, filters, as_of, stays=False) if cells else None
     if found is not None:
         position, pool, mask, at = found
         groups = [
@@ -576,10 +588,8 @@ def steps(
     failed supervisions, reopenings.
     """
     at = _as_of(cases, as_of)
-    filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
-                      _as_list(channel), from_, to)
-    found = (_from_cells(cases, scope, filters, at, stays=True, now=as_of is None)
-             if cells else None)
+    filters = Filters.of(compound, community, category, channel, from_, to)
+    found = _from_cells(cases, scope, filters, as_of, stays=True) if cells else None
     if found is not None:
         position, pool, mask, at = found
         flow = cell_figures.steps(pool, mask, at)
@@ -664,10 +674,8 @@ def satisfaction(
     """
     keys = _group_spec(group_by, period)
     at = _as_of(cases, as_of)
-    filters = Filters(_as_list(compound), _as_list(community), _as_list(category),
-                      _as_list(channel), from_, to)
-    found = (_from_cells(cases, scope, filters, at, stays=False, now=as_of is None)
-             if cells else None)
+    filters = Filters.of(compound, community, category, channel, from_, to)
+    found = _from_cells(cases, scope, filters, as_of, stays=False) if cells else None
     if found is not None:
         position, pool, mask, at = found
         tallies = cell_figures.satisfaction(pool, mask, keys, period)

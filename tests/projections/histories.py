@@ -12,6 +12,7 @@ import random
 from datetime import timedelta
 from uuid import UUID
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from domain.application import Cases
@@ -33,6 +34,17 @@ PARTY = Actor("party-1", Role.PARTY_BRANCH)
 OWNERS = Actor("owners-1", Role.OWNERS_COMMITTEE)
 PROPERTY = Actor("property-1", Role.PROPERTY_COMPANY)
 BY_ROLE = {"property_company": PROPERTY, "owners_committee": OWNERS, "community": COMMUNITY}
+
+def examples(n: int) -> settings:
+    """Settings for a property over whole histories: n examples, no deadline (each plays
+    a history through a real store), no example database."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        database=None,
+    )
+
 
 moves = st.lists(
     st.tuples(st.integers(0, 31), st.integers(0, 10_000), st.integers(0, 60 * 40)),

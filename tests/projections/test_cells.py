@@ -19,19 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from domain.application import Cases, open_cases
 from domain.clock import ManualClock
 from projections import cells as cells_module
 from projections import queries, store
-from projections.fold import CaseFacts, from_us, us
+from projections.fold import CaseFacts, from_us
 from projections.periods import LOCAL
 from projections.queries import Filters, Scope
 from projections.service import ProjectionService
 from tests.conftest import POSTGRES_BASE, START
 from tests.projections.checks import GROUPINGS, SCOPES, assert_equal_to_reference
-from tests.projections.histories import moves, play, random_history
+from tests.projections.histories import examples, moves, play, random_history
 
 WINDOWS: list[dict[str, Any]] = [
     {},
@@ -39,15 +39,6 @@ WINDOWS: list[dict[str, Any]] = [
     {"community": "C1", "category": ["facilities", "parking"]},
     {"channel": "phone"},
 ]
-
-
-def examples(n: int) -> settings:
-    return settings(
-        max_examples=n,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-        database=None,
-    )
 
 
 def _windows(app: Cases) -> list[dict[str, Any]]:
@@ -71,10 +62,9 @@ def assert_cells_equal_per_case(app: Cases, moment: datetime) -> int:
     for scope in SCOPES:
         reader = Scope(frozenset(scope[0]), frozenset(scope[1]))
         for window in _windows(app):
-            lists = {name: queries._as_list(window.get(name))
-                     for name in ("compound", "community", "category", "channel")}
-            filters = Filters(**lists, from_=window.get("from_"), to=window.get("to"))
-            assert queries._from_cells(app, reader, filters, us(moment),
+            filters = Filters.of(*(window.get(name) for name in (
+                "compound", "community", "category", "channel", "from_", "to")))
+            assert queries._from_cells(app, reader, filters, moment,
                                        stays=True) is not None, "the cells must answer"
             where = f"scope={scope} window={window}"
             fast = queries.steps(app, reader, as_of=moment, **window)
@@ -133,8 +123,7 @@ def _projected(app: Cases, clock: ManualClock, seed: int = 11) -> ProjectionServ
 
 
 def _everything(app: Cases, moment: datetime) -> Any:
-    return queries._from_cells(app, queries.EVERYTHING, Filters(), us(moment),
-                               stays=True)
+    return queries._from_cells(app, queries.EVERYTHING, Filters(), moment, stays=True)
 
 
 def test_a_moment_before_a_cells_last_fact_is_folded_per_case(
@@ -162,8 +151,8 @@ def test_a_cell_the_codes_cannot_represent_is_folded_per_case(
     table = store.cells_table(app.db, store.current_generation(app.db))
     app.db.execute(f"UPDATE {table} SET exact = 0 WHERE compound_id = 'JX'")
     assert _everything(app, clock.now()) is None
-    assert queries._from_cells(app, Scope(frozenset({"HY"})), Filters(),
-                               us(clock.now()), stays=False) is not None
+    assert queries._from_cells(app, Scope(frozenset({"HY"})), Filters(), clock.now(),
+                               stays=False) is not None
     assert_equal_to_reference(app)
 
 

@@ -12,23 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from domain.application import open_cases
 from domain.clock import ManualClock
 from projections.service import ProjectionService
 from tests.conftest import POSTGRES_BASE, START
 from tests.projections.checks import assert_equal_to_reference
-from tests.projections.histories import moves, play
-
-
-def examples(n: int) -> settings:
-    return settings(
-        max_examples=n,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-        database=None,
-    )
+from tests.projections.histories import examples, moves, play
 
 
 def _check(url: str, history: list[tuple[int, int, int]]) -> None:
