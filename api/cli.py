@@ -15,6 +15,7 @@ from typing import NoReturn
 from uuid import UUID
 
 from domain.application import Cases, open_cases
+from domain.bounds import printable
 from domain.config import ConfigError
 from domain.errors import CaseNotFound, DomainError
 
@@ -72,13 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.run(args)
     except (ConfigError, CommandError) as error:
-        print(f"yishi: {error}", file=sys.stderr)
+        print(f"yishi: {printable(str(error))}", file=sys.stderr)
         return 2
     except CaseNotFound as error:
-        print(f"yishi: {error}", file=sys.stderr)
+        print(f"yishi: {printable(str(error))}", file=sys.stderr)
         return 2
     except DomainError as error:
-        print(f"yishi: refused: {error}", file=sys.stderr)
+        print(f"yishi: refused: {printable(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from api.cli import CommandError, case_id_arg, open_store
+from domain.bounds import printable
 from domain.case import Case
 from domain.summaries import summarise
 from domain.verification import ChainReport
@@ -41,15 +42,15 @@ def run_replay(args: argparse.Namespace) -> int:
     for event, _state in steps:
         out.write(
             f"v{event.version:<4} {event.recorded_at.isoformat(timespec='seconds')}  "
-            f"{event.actor_role}:{event.actor_id}  "
+            f"{event.actor_role}:{printable(event.actor_id)}  "
             f"{event.step_before or '-'} -> {event.step_after}  "
-            f"{event.type}: {summarise(event.type, event.data)}  "
+            f"{event.type}: {printable(summarise(event.type, event.data))}  "
             f"hash {event.hash[:16]}\n"
         )
     _event, state = steps[-1]
     out.write(f"\nstate after version {state.version}:\n")
     for key, value in describe(state, app.reporter_of(state)).items():
-        out.write(f"  {key}: {value}\n")
+        out.write(f"  {key}: {printable(str(value))}\n")
     return 0
 
 

@@ -18,6 +18,7 @@ from api.demo import (
     generate,
 )
 from domain.application import Cases, open_cases
+from domain.bounds import check_time
 from domain.clock import ManualClock
 from domain.config import parse_database_url
 from domain.model import Role
@@ -63,9 +64,14 @@ def _now(text: str | None) -> datetime:
         return datetime(today.year, today.month, today.day, tzinfo=UTC)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise CommandError(f"--now must be YYYY-MM-DD or an ISO time, not {text!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return check_time(moment).astimezone(UTC)
+    except ValueError as error:
+        raise CommandError(
+            f"--now must be YYYY-MM-DD or an RFC 3339 time from 2000-01-01 to 2100-01-01, "
+            f"not {text!r} ({error})"
+        ) from None
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from api.cli import CommandError, open_store
 from api.credentials import Credentials
+from domain.bounds import printable
 from domain.model import Role
 
 
@@ -63,7 +64,7 @@ def run_list(args: argparse.Namespace) -> int:
         scope = ",".join([*(f"compound:{x}" for x in c.compounds),
                           *(f"community:{x}" for x in c.communities)]) or "district"
         state = f"revoked {c.revoked_at}" if c.revoked_at else "live"
-        sys.stdout.write(f"{c.id}\t{c.role.value}\t{scope}\t{c.name or '-'}\t"
+        sys.stdout.write(f"{c.id}\t{c.role.value}\t{printable(scope)}\t{printable(c.name or '-')}\t"
                          f"{c.created_at}\t{state}\n")
     return 0
 

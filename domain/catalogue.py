@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from domain.bounds import check_code, check_integer, check_time, clean_text, parse_time
 from domain.errors import InvalidEventData
 from domain.model import Resolution, Role
 
@@ -41,6 +42,7 @@ class Channel(StrEnum):
 
 class Kind(StrEnum):
     TEXT = "text"
+    CODE = "code"  # a unit code: [A-Za-z0-9_-]{1,32}
     INT = "int"
     CHOICE = "choice"
     DATETIME = "datetime"
@@ -62,6 +64,7 @@ class Field:
     minimum: int | None = None
     maximum: int | None = None
     max_items: int = 50
+    one_line: bool = False  # a title: no line breaks, tabs or bidirectional controls
 
 
 def _choices(enum: type[StrEnum]) -> tuple[str, ...]:
@@ -72,13 +75,25 @@ def text(description: str, *, required: bool = True, max_length: int = 500) -> F
     return Field(Kind.TEXT, description, required=required, max_length=max_length)
 
 
+def title(description: str) -> Field:
+    """A one-line text of at most 200 characters (docs/adr/0041-bounds.md)."""
+    return Field(Kind.TEXT, description, max_length=200, one_line=True)
+
+
+def code(description: str) -> Field:
+    """A unit code matching ``[A-Za-z0-9_-]{1,32}`` (docs/adr/0041-bounds.md)."""
+    return Field(Kind.CODE, description, max_length=32)
+
+
 def choice(description: str, values: tuple[str, ...], *, required: bool = True) -> Field:
     return Field(Kind.CHOICE, description, required=required, choices=values)
 
 
 def integer(
-    description: str, *, minimum: int | None = 0, maximum: int | None = None, required: bool = True
+    description: str, *, maximum: int, minimum: int = 0, required: bool = True
 ) -> Field:
+    """An integer in ``[minimum, maximum]``: every integer field has its range (domain.md,
+    "Ranges"), always within ±(2^53−1)."""
     return Field(Kind.INT, description, required=required, minimum=minimum, maximum=maximum)
 
 
@@ -87,6 +102,9 @@ def texts(description: str, *, required: bool = False) -> Field:
 
 
 LONG = 4000
+#: Ranges of domain.md ("Ranges").
+MAX_PEOPLE = 100_000  # attendees, each count of votes, households
+MAX_FEN = 10**12  # any amount in fen (分)
 ASSIGNEE_ROLES: tuple[str, ...] = (
     Role.PROPERTY_COMPANY.value,
     Role.OWNERS_COMMITTEE.value,
@@ -99,9 +117,9 @@ RATING_SOURCES = ("resident", "callback")
 #: Every event type with its data fields, in the order of the eight steps.
 CATALOGUE: dict[str, dict[str, Field]] = {
     "ProblemReported": {
-        "compound_id": text("Code of the residential compound (小区)", max_length=64),
-        "community_id": text("Code of the community (社区) the compound belongs to", max_length=64),
-        "title": text("Short title of the problem", max_length=200),
+        "compound_id": code("Code of the residential compound (小区)"),
+        "community_id": code("Code of the community (社区) the compound belongs to"),
+        "title": title("Short title of the problem, one line"),
         "description": text("What the problem is", max_length=LONG),
         "category": choice("Category of the problem", _choices(Category)),
         "channel": choice("How the problem reached us (来源渠道)", _choices(Channel)),
@@ -128,7 +146,7 @@ CATALOGUE: dict[str, dict[str, Field]] = {
         "note": text("Why the cases are the same", required=False),
     },
     "TopicFormed": {
-        "title": text("Title of the topic for deliberation (议题)", max_length=200),
+        "title": title("Title of the topic for deliberation (议题), one line"),
         "question": text("The question to decide", max_length=LONG),
         "parties": texts("Parties concerned (相关方)"),
     },
@@ -153,7 +171,7 @@ CATALOGUE: dict[str, dict[str, Field]] = {
         "invited": texts("Parties invited"),
     },
     "MeetingHeld": {
-        "attendees": integer("Number of attendees"),
+        "attendees": integer("Number of attendees", maximum=MAX_PEOPLE),
         "votes": Field(Kind.VOTES, "Votes for, against, abstaining"),
         "outcome": choice("agreed when more voted for than against", ("agreed", "not_agreed")),
         "resolution_text": text(
@@ -163,7 +181,7 @@ CATALOGUE: dict[str, dict[str, Field]] = {
     "DecisionPublished": {
         "channels": texts("Where it is published: notice board, WeChat group", required=True),
         "notice": text("The notice text (公示内容)", max_length=LONG),
-        "publicity_days": integer("Whole days of the publicity period (公示期)", maximum=90),
+        "publicity_days": integer("Whole days of the publicity period (公示期)", maximum=365),
     },
     "ObjectionRaised": {"objection": text("The objection (异议)", max_length=LONG)},
     "PublicityClosed": {"note": text("How objections were handled", required=False)},
@@ -181,7 +199,7 @@ CATALOGUE: dict[str, dict[str, Field]] = {
     },
     "ImplementationCompleted": {
         "summary": text("What was done", max_length=LONG),
-        "cost_fen": integer("Cost in fen (分)", required=False),
+        "cost_fen": integer("Cost in fen (分)", maximum=MAX_FEN, required=False),
         "evidence": texts("References to photos or documents"),
     },
     "SupervisionRecorded": {
@@ -216,7 +234,8 @@ EVENT_TYPES: tuple[str, ...] = tuple(CATALOGUE)
 
 
 def parse_datetime(value: object) -> datetime:
-    """An aware datetime from an RFC 3339 string or datetime, normalised to UTC."""
+    """A stored time (RFC 3339 text or datetime) as an aware datetime in UTC. For times
+    already stored: new input goes through ``input_time``, which also checks the bounds."""
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str):
@@ -229,6 +248,16 @@ def parse_datetime(value: object) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError("a time needs a time zone")
     return parsed.astimezone(UTC)
+
+
+def input_time(value: object) -> datetime:
+    """A time a client sent (RFC 3339 text or datetime) within the bounds of
+    ``domain.bounds`` (2000-01-01 to 2100-01-01 China time), in UTC; ValueError otherwise."""
+    if isinstance(value, datetime):
+        return check_time(value).astimezone(UTC)
+    if isinstance(value, str):
+        return parse_time(value)
+    raise ValueError("not an RFC 3339 time")
 
 
 def canonical_time(value: datetime) -> str:
@@ -253,7 +282,11 @@ def _check_text(name: str, spec: Field, value: object, errors: dict[str, str]) -
         # accepted, they would stop every projection at this event.
         errors[name] = "must be text without NUL characters or unpaired surrogates"
         return None
-    stripped = value.strip()
+    try:
+        stripped = clean_text(value, one_line=spec.one_line).strip()
+    except ValueError as error:
+        errors[name] = str(error)
+        return None
     if spec.required and not stripped:
         errors[name] = "must not be empty"
         return None
@@ -267,18 +300,25 @@ def _check_int(name: str, spec: Field, value: object, errors: dict[str, str]) ->
     if isinstance(value, bool) or not isinstance(value, int):
         errors[name] = "must be an integer"
         return None
-    if spec.minimum is not None and value < spec.minimum:
-        errors[name] = f"must be at least {spec.minimum}"
+    try:
+        return check_integer(value, spec.minimum, spec.maximum)
+    except ValueError as error:
+        errors[name] = str(error)
         return None
-    if spec.maximum is not None and value > spec.maximum:
-        errors[name] = f"must be at most {spec.maximum}"
-        return None
-    return value
 
 
 def _check_value(name: str, spec: Field, value: object, errors: dict[str, str]) -> Any:
     if spec.kind is Kind.TEXT:
         return _check_text(name, spec, value, errors)
+    if spec.kind is Kind.CODE:
+        if not isinstance(value, str):
+            errors[name] = "must be a string"
+            return None
+        try:
+            return check_code(value)
+        except ValueError as error:
+            errors[name] = str(error)
+            return None
     if spec.kind is Kind.INT:
         return _check_int(name, spec, value, errors)
     if spec.kind is Kind.CHOICE:
@@ -288,7 +328,7 @@ def _check_value(name: str, spec: Field, value: object, errors: dict[str, str]) 
         return str(value)
     if spec.kind is Kind.DATETIME:
         try:
-            return canonical_time(parse_datetime(value))
+            return canonical_time(input_time(value))
         except ValueError as error:
             errors[name] = str(error)
             return None
@@ -309,7 +349,9 @@ def _check_value(name: str, spec: Field, value: object, errors: dict[str, str]) 
     return _check_object(name, value, _CONTACT_FIELDS, errors)
 
 
-_VOTE_FIELDS = {key: integer(f"votes {key}") for key in ("for", "against", "abstain")}
+_VOTE_FIELDS = {
+    key: integer(f"votes {key}", maximum=MAX_PEOPLE) for key in ("for", "against", "abstain")
+}
 _CONTACT_FIELDS = {
     "name": text("Reporter's name", max_length=100),
     "phone": text("Reporter's phone", max_length=32),

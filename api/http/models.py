@@ -16,7 +16,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_model
 
-from domain.catalogue import CATALOGUE, Kind
+from domain.bounds import CODE_PATTERN, JSON_SAFE_INTEGER
+from domain.catalogue import CATALOGUE, MAX_PEOPLE, Kind
 from domain.catalogue import Field as Spec
 from domain.model import STEP_NAMES_ZH, Step
 from domain.rules import OPENING_EVENT, PERMISSIONS, TRANSITIONS
@@ -28,9 +29,9 @@ class Votes(BaseModel):
     """Votes at the deliberation meeting (表决)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    for_: StrictInt = Field(alias="for", ge=0, description="Votes for (赞成)")
-    against: StrictInt = Field(ge=0, description="Votes against (反对)")
-    abstain: StrictInt = Field(ge=0, description="Abstentions (弃权)")
+    for_: StrictInt = Field(alias="for", ge=0, le=MAX_PEOPLE, description="Votes for (赞成)")
+    against: StrictInt = Field(ge=0, le=MAX_PEOPLE, description="Votes against (反对)")
+    abstain: StrictInt = Field(ge=0, le=MAX_PEOPLE, description="Abstentions (弃权)")
 
 
 class Contact(BaseModel):
@@ -44,12 +45,17 @@ class Contact(BaseModel):
 def _annotation(spec: Spec) -> Any:
     if spec.kind is Kind.TEXT:
         return Annotated[StrictStr, Field(max_length=spec.max_length)]
+    if spec.kind is Kind.CODE:
+        return Annotated[StrictStr, Field(pattern=CODE_PATTERN, max_length=spec.max_length)]
     if spec.kind is Kind.INT:
-        return Annotated[StrictInt, Field(ge=spec.minimum, le=spec.maximum)]
+        low = -JSON_SAFE_INTEGER if spec.minimum is None else spec.minimum
+        high = JSON_SAFE_INTEGER if spec.maximum is None else spec.maximum
+        return Annotated[StrictInt, Field(ge=low, le=high)]
     if spec.kind is Kind.CHOICE:
         return Literal[spec.choices]
     if spec.kind is Kind.DATETIME:
-        return AwareDatetime
+        return Annotated[AwareDatetime, Field(
+            description="RFC 3339 with a zone, from 2000-01-01 to 2100-01-01 China time")]
     if spec.kind is Kind.UUID:
         return UUID
     if spec.kind is Kind.TEXTS:

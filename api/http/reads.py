@@ -7,9 +7,20 @@ from uuid import UUID
 
 from api.http.problems import Problem, not_found
 from domain.application import Cases
+from domain.bounds import check_time
 from domain.case import Case
 from domain.errors import OutOfScope
 from domain.model import Actor
+
+
+def query_time(name: str, value: datetime) -> datetime:
+    """A time from a query within the bounds of ``domain.bounds`` (2000-01-01 to
+    2100-01-01 China time, with a zone); 422 ``invalid_data`` naming the parameter."""
+    try:
+        return check_time(value)
+    except ValueError as error:
+        raise Problem(422, "invalid_data", f"{name} {error}",
+                      errors=[{"field": name, "message": str(error)}]) from None
 
 
 def read_case(
@@ -19,9 +30,8 @@ def read_case(
     version: int | None = None,
     as_of: datetime | None = None,
 ) -> Case:
-    if as_of is not None and as_of.tzinfo is None:
-        raise Problem(422, "invalid_data", "as_of needs a time zone",
-                      errors=[{"field": "as_of", "message": "a time needs a time zone"}])
+    if as_of is not None:
+        as_of = query_time("as_of", as_of)
     try:
         case = cases.get_case(case_id, version=version, as_of=as_of, reader=reader)
     except OutOfScope:

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.http.auth import ActorDep, CasesDep
 from api.http.problems import Problem
+from api.http.reads import query_time
 from api.http.responses import problems
 from domain.application import Cases
 from projections import queries
@@ -46,10 +47,8 @@ When = Annotated[datetime | None, Query(description="RFC 3339 time with a time z
 
 
 def _time(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise Problem(422, "invalid_data", f"{name} needs a time zone",
-                      errors=[{"field": name, "message": "a time needs a time zone"}])
-    return value
+    """A query time within the bounds (``domain.bounds``), else 422 naming it."""
+    return None if value is None else query_time(name, value)
 
 
 def _texts(values: list[str] | None) -> list[str]:
