@@ -22,6 +22,7 @@ from domain.bounds import check_time
 from domain.clock import ManualClock
 from domain.config import parse_database_url
 from domain.model import Role
+from projections.service import rebuild
 
 MAX_CASES = 1_000_000
 
@@ -93,12 +94,22 @@ def run_demo(args: argparse.Namespace) -> int:
               file=sys.stderr)
         summary = generate(app, cases=cases, seed=seed, now=now,
                            progress=Progress(cases, "cases"), workers=workers)
+        _project(app)
         district = build_district(seed)
         _print_summary(summary, district, now)
         _print_access(app, summary, district, url)
     finally:
         app.close()
     return 0
+
+
+def _project(app: Cases) -> None:
+    """Build the read models to the head now, with a progress bar, so that ``yishi serve``
+    starts ready with the whole district (a fresh store: one rebuild in bulk)."""
+    head = app.head_position()
+    progress = Progress(head, "events projected")
+    rebuild(app, on_batch=lambda _events, position: progress(min(position, head)))
+    progress(head)
 
 
 def _print_summary(s: Summary, district: District, now: datetime) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -38,6 +39,8 @@ def run_serve(args: argparse.Namespace) -> int:
     parse_database_url(settings.database_url)
     open_cases(settings.database_url).close()
     settings = replace(settings, projections=not args.no_projections)
+    # yishi's own messages (the projections' catch-up, store faults) beside uvicorn's.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     uvicorn.run(create_app(settings), host=args.host, port=args.port, ws="none",
                 log_level="info", access_log=args.access_log, proxy_headers=False)
     return 0

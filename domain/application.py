@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -27,12 +27,20 @@ from eventsourcing.utils import get_topic
 from domain.case import Case, event_type_of, merge_cases
 from domain.catalogue import validate_data
 from domain.clock import Clock, SystemClock
+from domain.commands import (
+    Command,
+    CommandLedger,
+    KeyTaken,
+    PostgresCommandRecorder,
+    SQLiteCommandRecorder,
+)
 from domain.config import ConfigError, StoreSettings, parse_database_url
 from domain.deadlines import TimeLimits
 from domain.errors import CaseNotFound, OutOfScope, PermissionDenied, VersionConflict
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
 from domain.privacy import SubjectKeys, seal, unseal
+from domain.steps import StepCommands
 from domain.storage import Database
 from domain.verification import ChainReport, ChainWalker, stored_rows
 
@@ -86,7 +94,15 @@ class Recorded:
     case: Case
 
 
-class Cases(Application[UUID]):
+#: The recorder of each persistence module: the library's, writing command rows in the
+#: events' transaction (domain/commands.py).
+_RECORDERS = {
+    "eventsourcing.postgres": PostgresCommandRecorder,
+    "eventsourcing.sqlite": SQLiteCommandRecorder,
+}
+
+
+class Cases(StepCommands, Application[UUID]):
     """Every case stream of one store, and the commands of the eight-step method."""
 
     name = "yishi"
@@ -102,15 +118,29 @@ class Cases(Application[UUID]):
         clock: Clock | None = None,
         limits: TimeLimits | None = None,
         group_commit: bool | None = None,
+        outcome_seconds: float | None = None,
     ) -> None:
         """``group_commit`` (default: the env's ``YISHI_GROUP_COMMIT``, off) records the
-        commands of concurrent callers in shared transactions (docs/adr/0030)."""
-        super().__init__(dict(env or {}))
+        commands of concurrent callers in shared transactions (docs/adr/0030).
+        ``outcome_seconds`` (default: ``YISHI_OUTCOME_SECONDS``, else 10) is how long a
+        command may spend learning its outcome after a fault (docs/adr/0040)."""
+        env = dict(env or {})
+        recorder = _RECORDERS.get(env.get("PERSISTENCE_MODULE", ""))
+        if recorder is not None:
+            env.setdefault("APPLICATION_RECORDER_TOPIC", get_topic(recorder))
+        super().__init__(env)
         self.clock: Clock = clock or SystemClock()
         self.limits = limits or TimeLimits()
         datastore = getattr(self.recorder, "datastore", None)
         self.db = Database(datastore)
         self.keys = SubjectKeys(self.db)
+        if isinstance(self.recorder, PostgresCommandRecorder | SQLiteCommandRecorder):
+            self.recorder.commands_table = self.db.table("yishi_commands")
+        self.commands = CommandLedger(self.db, self.mapper.to_stored_event)
+        self.outcome_seconds = (
+            float(self.env.get("OUTCOME_SECONDS", "10"))
+            if outcome_seconds is None else outcome_seconds
+        )
         if group_commit is None:
             group_commit = self.env.get("GROUP_COMMIT", "n").strip().lower() in _YES
         self.committer: GroupCommitter | None = None
@@ -124,9 +154,14 @@ class Cases(Application[UUID]):
     # Commands ---------------------------------------------------------------------------
 
     def report_problem(
-        self, actor: Actor, data: Mapping[str, Any], case_id: UUID | None = None
+        self,
+        actor: Actor,
+        data: Mapping[str, Any],
+        case_id: UUID | None = None,
+        command: Command | None = None,
     ) -> Recorded:
-        """Report a problem and open a case in collect (收集问题)."""
+        """Report a problem and open a case in collect (收集问题). ``command`` identifies
+        it across retries (domain/commands.py); a new one by default."""
         clean = validate_data("ProblemReported", data)
         contact = clean.pop("reporter", None)
         case_id = case_id or uuid4()
@@ -140,7 +175,7 @@ class Cases(Application[UUID]):
                 )
                 sealed = seal(subject, self.keys.key_for(subject, now), contact)
                 case = Case.report(case_id, clean, actor, now, sealed)
-        return self._save(case)
+        return self._save(case, command, "case")
 
     def record(
         self,
@@ -149,6 +184,7 @@ class Cases(Application[UUID]):
         data: Mapping[str, Any],
         actor: Actor,
         expected_version: int | None = None,
+        command: Command | None = None,
     ) -> Recorded:
         """Record one event on a case, if its step, the actor's role and scope allow it.
 
@@ -159,14 +195,16 @@ class Cases(Application[UUID]):
         if event_type == "CaseMerged":
             clean = validate_data(event_type, data)
             return self.merge_case(
-                case_id, clean["into_case_id"], actor, clean.get("note"), expected_version
+                case_id, clean["into_case_id"], actor, clean.get("note"), expected_version, command
             )
         for _attempt in range(_HEAD_RETRIES):
             with self._deciding():
                 case = self._load(case_id, actor, expected_version)
                 case.record(event_type, data, actor, self.clock.now())
             try:
-                return self._save(case)
+                return self._save(case, command, "event")
+            except KeyTaken:
+                raise
             except IntegrityError:
                 if expected_version is not None:
                     raise VersionConflict(
@@ -181,6 +219,7 @@ class Cases(Application[UUID]):
         actor: Actor,
         note: str | None = None,
         expected_version: int | None = None,
+        command: Command | None = None,
     ) -> Recorded:
         """Merge a duplicate case into the open case it repeats (合并), atomically."""
         validate_data("CaseMerged", {"into_case_id": into_case_id, "note": note})
@@ -191,7 +230,9 @@ class Cases(Application[UUID]):
                 target = self._load(target_id, actor, None)
                 merge_cases(duplicate, target, actor, self.clock.now(), note)
             try:
-                recordings = self._commit(duplicate, target)
+                recordings = self._commit(duplicate, target, command=command, kind="event")
+            except KeyTaken:
+                raise
             except IntegrityError:
                 if expected_version is not None:
                     raise VersionConflict(
@@ -210,230 +251,6 @@ class Cases(Application[UUID]):
         if actor.role is not Role.ADMIN:
             raise PermissionDenied("erase", actor.role, "only an admin erases personal data")
         return self.keys.erase(subject_id, actor.id, self.clock.now())
-
-    # One method per step of the method. Each is ``record`` with its event's fields named.
-
-    def join_report(self, case_id: UUID, actor: Actor, **data: Any) -> Recorded:
-        """Join another report of the same problem (support +1)."""
-        return self.record(case_id, "ReportMerged", data, actor)
-
-    def collect_problem(
-        self, case_id: UUID, actor: Actor, *, category: str, description: str
-    ) -> Recorded:
-        """Confirm and consolidate the problem (收集问题)."""
-        return self.record(
-            case_id, "ProblemCollected", {"category": category, "description": description}, actor
-        )
-
-    def form_topic(
-        self, case_id: UUID, actor: Actor, *, title: str, question: str, parties: Sequence[str] = ()
-    ) -> Recorded:
-        """Turn the problem into a topic for deliberation (形成议题)."""
-        return self.record(
-            case_id,
-            "TopicFormed",
-            {"title": title, "question": question, "parties": list(parties)},
-            actor,
-        )
-
-    def approve_topic(self, case_id: UUID, actor: Actor, *, opinion: str | None = None) -> Recorded:
-        """Approve the topic (审核议题: 通过)."""
-        return self.record(case_id, "TopicApproved", {"opinion": opinion}, actor)
-
-    def return_topic(self, case_id: UUID, actor: Actor, *, rework: str) -> Recorded:
-        """Send the topic back for rework (审核议题: 退回)."""
-        return self.record(case_id, "TopicReturned", {"rework": rework}, actor)
-
-    def reject_topic(
-        self,
-        case_id: UUID,
-        actor: Actor,
-        *,
-        reason: str,
-        referred_to: str | None = None,
-        note: str | None = None,
-    ) -> Recorded:
-        """Reject the topic (审核议题: 不予受理)."""
-        return self.record(
-            case_id,
-            "TopicRejected",
-            {"reason": reason, "referred_to": referred_to, "note": note},
-            actor,
-        )
-
-    def consult_stakeholder(
-        self,
-        case_id: UUID,
-        actor: Actor,
-        *,
-        party: str,
-        opinion: str,
-        representative: str | None = None,
-    ) -> Recorded:
-        """Consult one party before the meeting (会前沟通)."""
-        return self.record(
-            case_id,
-            "StakeholderConsulted",
-            {"party": party, "opinion": opinion, "representative": representative},
-            actor,
-        )
-
-    def schedule_meeting(
-        self,
-        case_id: UUID,
-        actor: Actor,
-        *,
-        scheduled_at: datetime | str,
-        venue: str,
-        invited: Sequence[str] = (),
-    ) -> Recorded:
-        """Schedule the deliberation meeting."""
-        return self.record(
-            case_id,
-            "MeetingScheduled",
-            {"scheduled_at": scheduled_at, "venue": venue, "invited": list(invited)},
-            actor,
-        )
-
-    def hold_meeting(
-        self,
-        case_id: UUID,
-        actor: Actor,
-        *,
-        attendees: int,
-        votes: Mapping[str, int],
-        outcome: str,
-        resolution_text: str | None = None,
-    ) -> Recorded:
-        """Record the deliberation meeting (会议协商)."""
-        return self.record(
-            case_id,
-            "MeetingHeld",
-            {
-                "attendees": attendees,
-                "votes": dict(votes),
-                "outcome": outcome,
-                "resolution_text": resolution_text,
-            },
-            actor,
-        )
-
-    def publish_decision(
-        self,
-        case_id: UUID,
-        actor: Actor,
-        *,
-        channels: Sequence[str],
-        notice: str,
-        publicity_days: int,
-    ) -> Recorded:
-        """Publish the decision for its publicity period (决策公布)."""
-        return self.record(
-            case_id,
-            "DecisionPublished",
-            {"channels": list(channels), "notice": notice, "publicity_days": publicity_days},
-            actor,
-        )
-
-    def raise_objection(self, case_id: UUID, actor: Actor, *, objection: str) -> Recorded:
-        """Object during the publicity period; the case returns to negotiation."""
-        return self.record(case_id, "ObjectionRaised", {"objection": objection}, actor)
-
-    def close_publicity(self, case_id: UUID, actor: Actor, *, note: str | None = None) -> Recorded:
-        """End the publicity period; the work can be organised."""
-        return self.record(case_id, "PublicityClosed", {"note": note}, actor)
-
-    def assign_implementation(
-        self,
-        case_id: UUID,
-        actor: Actor,
-        *,
-        assignee_role: str,
-        assignee: str,
-        due_at: datetime | str,
-        funding_sources: Sequence[str] = (),
-    ) -> Recorded:
-        """Dispatch the work to a responsible party (派单)."""
-        return self.record(
-            case_id,
-            "ImplementationAssigned",
-            {
-                "assignee_role": assignee_role,
-                "assignee": assignee,
-                "due_at": due_at,
-                "funding_sources": list(funding_sources),
-            },
-            actor,
-        )
-
-    def accept_implementation(
-        self, case_id: UUID, actor: Actor, *, note: str | None = None
-    ) -> Recorded:
-        """The assigned party takes the order (领单)."""
-        return self.record(case_id, "ImplementationAccepted", {"note": note}, actor)
-
-    def report_progress(
-        self, case_id: UUID, actor: Actor, *, percent: int, note: str | None = None
-    ) -> Recorded:
-        """Report how far the work is."""
-        return self.record(case_id, "ProgressReported", {"percent": percent, "note": note}, actor)
-
-    def complete_implementation(
-        self, case_id: UUID, actor: Actor, *, summary: str, cost_fen: int | None = None
-    ) -> Recorded:
-        """Report the work done (组织实施: 完成)."""
-        return self.record(
-            case_id, "ImplementationCompleted", {"summary": summary, "cost_fen": cost_fen}, actor
-        )
-
-    def record_supervision(
-        self, case_id: UUID, actor: Actor, *, verdict: str, note: str | None = None
-    ) -> Recorded:
-        """A party member supervises the result (党员督单)."""
-        return self.record(
-            case_id, "SupervisionRecorded", {"verdict": verdict, "note": note}, actor
-        )
-
-    def rate(
-        self,
-        case_id: UUID,
-        actor: Actor,
-        *,
-        satisfaction: str,
-        source: str = "resident",
-        resident_id: str | None = None,
-        comment: str | None = None,
-    ) -> Recorded:
-        """A resident rates the result, or staff record a call-back (群众评单, 回访)."""
-        return self.record(
-            case_id,
-            "ResidentRated",
-            {
-                "satisfaction": satisfaction,
-                "source": source,
-                "resident_id": resident_id,
-                "comment": comment,
-            },
-            actor,
-        )
-
-    def close_case(
-        self, case_id: UUID, actor: Actor, *, resolution: str, note: str | None = None
-    ) -> Recorded:
-        """Close the case (办结)."""
-        return self.record(case_id, "CaseClosed", {"resolution": resolution, "note": note}, actor)
-
-    def reopen_case(self, case_id: UUID, actor: Actor, *, reason: str) -> Recorded:
-        """Reopen a resolved case for rework."""
-        return self.record(case_id, "CaseReopened", {"reason": reason}, actor)
-
-    def withdraw_case(self, case_id: UUID, actor: Actor, *, reason: str | None = None) -> Recorded:
-        """Withdraw the case before implementation (撤回)."""
-        return self.record(case_id, "CaseWithdrawn", {"reason": reason}, actor)
-
-    def add_comment(self, case_id: UUID, actor: Actor, *, text: str) -> Recorded:
-        """Add a comment in any step."""
-        return self.record(case_id, "CommentAdded", {"text": text}, actor)
 
     # Reads ------------------------------------------------------------------------------
 
@@ -592,22 +409,48 @@ class Cases(Application[UUID]):
             raise VersionConflict(case_id, expected_version, case.version)
         return case
 
-    def _save(self, case: Case) -> Recorded:
-        recordings = self._commit(case)
+    def _save(self, case: Case, command: Command | None, kind: str) -> Recorded:
+        recordings = self._commit(case, command=command, kind=kind)
         last = recordings[-1]
         assert isinstance(last.domain_event, Case.Event)
         return Recorded(StoredCaseEvent.of(last.domain_event, last.notification.id), case)
 
-    def _commit(self, *cases: Case) -> list[Recording[UUID]]:
-        """Save the cases' new events atomically: alone, or in a group commit."""
-        if self.committer is None:
-            return self.save(*cases)
+    def _commit(
+        self, *cases: Case, command: Command | None, kind: str
+    ) -> list[Recording[UUID]]:
+        """Save the cases' new events atomically with the command's row, exactly once:
+        alone, or in a group commit. The first case's new version answers the command."""
+        first = cases[0]
+        bound = replace(command or Command(), kind=kind, stream_id=first.id,
+                        version=first.version)
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
-        processing_event.collect_events(*cases)
-        recordings = self.committer.commit(processing_event)
-        self._take_snapshots(processing_event)
+        processing_event.collect_events(*cases, commands=[bound])
+        if self.committer is None:
+            recordings = self._record(processing_event)
+        else:
+            recordings = self.committer.commit(processing_event)
+        # Nothing that can fail runs after the commit: a snapshot is a shortcut for reads,
+        # and one that could not be written is written at a later version.
+        with contextlib.suppress(Exception):
+            self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Record the events and their command rows once, whatever fails on the way
+        (``CommandLedger.record_once``)."""
+        commands = processing_event.saved_kwargs.get("commands", ())
+        if not isinstance(self.recorder, PostgresCommandRecorder | SQLiteCommandRecorder):
+            processing_event.saved_kwargs.pop("commands", None)
+            recordings = super()._record(processing_event)
+            self.commands.record_memory(commands)
+            return recordings
+        return self.commands.record_once(
+            processing_event, super()._record, self._position, self.outcome_seconds
+        )
+
+    def _position(self, case_id: UUID, version: int) -> int | None:
+        return self.positions(case_id).get(version)
 
     def _deciding(self) -> AbstractContextManager[None]:
         """Tells the group committer that a command is on its way (it waits for it)."""
@@ -639,6 +482,7 @@ def open_cases(
     limits: TimeLimits | None = None,
     extra_env: Mapping[str, str] | None = None,
     group_commit: bool | None = None,
+    outcome_seconds: float | None = None,
 ) -> Cases:
     """The composition root: an application on the store the URL names (or the default)."""
     settings = parse_database_url(url)
@@ -647,7 +491,8 @@ def open_cases(
         opening = _ensure_schema(settings)
     env = {**settings.library_env, **(extra_env or {})}
     try:
-        return Cases(env, clock=clock, limits=limits, group_commit=group_commit)
+        return Cases(env, clock=clock, limits=limits, group_commit=group_commit,
+                     outcome_seconds=outcome_seconds)
     except ConfigError:
         raise
     except Exception as error:

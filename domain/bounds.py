@@ -11,7 +11,7 @@ always be answered, hashed and read back by any JSON implementation (docs/adr/00
   overflowed.
 - **Texts** hold no control characters (Unicode category Cc) other than newline and tab; CR
   and CRLF are first normalised to a newline (browsers and hotline clients send CRLF).
-  **Titles** are also one line: no newline, tab, line or paragraph separator (U+2028,
+  **Titles** are also one line: no newline, line or paragraph separator (U+2028,
   U+2029) and no bidirectional control (Unicode 15 UAX #9: U+061C, U+200E, U+200F,
   U+202A–U+202E, U+2066–U+2069), which could make a title read differently from its bytes.
 - **Codes** (compound, community and other unit codes) match ``[A-Za-z0-9_-]{1,32}``.
@@ -87,12 +87,12 @@ def parse_time(text: str) -> datetime:
 
 def clean_text(value: str, *, one_line: bool = False) -> str:
     """The text with CR and CRLF as newlines; ValueError for a control character (Cc)
-    other than newline and tab, and, for a one-line text, for any line break, tab or
+    other than newline and tab, and, for a one-line text, for any line break or
     bidirectional control."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     for char in value:
-        if one_line and (char in LINE_BREAKS or char == "\t"):
-            raise ValueError("must be one line (no line breaks or tabs)")
+        if one_line and char in LINE_BREAKS:
+            raise ValueError("must be one line (no line breaks)")
         if one_line and char in BIDI_CONTROLS:
             raise ValueError(f"must not contain the bidirectional control U+{ord(char):04X}")
         if char not in _KEPT_CONTROLS and unicodedata.category(char) == "Cc":

@@ -198,9 +198,12 @@ class GroupCommitter:
         if len(units) == 1:
             return self._commit_alone(units[0])
         combined: ProcessingEvent[Any] = ProcessingEvent()
+        commands: list[Any] = []
         for unit in units:
             combined.events.extend(unit.processing_event.events)
             combined.aggregates.update(unit.processing_event.aggregates)
+            commands.extend(unit.processing_event.saved_kwargs.get("commands", ()))
+        combined.saved_kwargs["commands"] = commands  # each unit's command row, same transaction
         try:
             recordings = self._record(combined)
         except IntegrityError:

@@ -24,6 +24,8 @@ from projections import store
 from projections.runner import DEFAULT_BATCH, Runner
 
 log = logging.getLogger(__name__)
+#: Seconds between two log lines about a catch-up in progress.
+REPORT_EVERY = 5.0
 
 
 class ProjectionService:
@@ -43,6 +45,8 @@ class ProjectionService:
         self._lock = threading.Lock()
         self._progress = threading.Condition()
         self.last_error: str | None = None
+        self._catching_up: tuple[float, int] | None = None  # (since, from position)
+        self._reported = 0.0
 
     def start(self) -> None:
         """Start following the log in a daemon thread (idempotent)."""
@@ -68,6 +72,7 @@ class ProjectionService:
             try:
                 processed = self._step()
                 self.last_error = None
+                self._report(processed)
             except Exception as error:  # keep the server up; report it in status()
                 self.last_error = f"{type(error).__name__}: {error}"
                 log.exception("projection batch failed")
@@ -75,6 +80,29 @@ class ProjectionService:
             if processed == 0:
                 self._wake.wait(self.interval)
                 self._wake.clear()
+
+    def _report(self, processed: int) -> None:
+        """Log how far a catch-up has come, every few seconds while behind, and once when
+        it has caught up (what an operator watches after a restart or a rebuild)."""
+        now = time.monotonic()
+        if processed == 0:
+            if self._catching_up is not None and self._reported > self._catching_up[0]:
+                log.info("projections caught up at position %d", self.position())
+            self._catching_up = None
+            return
+        if self._catching_up is None:  # quiet unless it takes longer than REPORT_EVERY
+            self._catching_up = (now, self.position())
+            self._reported = now
+            return
+        if now - max(self._reported, self._catching_up[0]) < REPORT_EVERY:
+            return
+        self._reported = now
+        head = self.cases.head_position()
+        position = self.position()
+        since, start = self._catching_up
+        rate = (position - start) / (now - since) if now > since else 0.0
+        log.info("projections catching up: position %d of %d, %d behind (%.0f events/s)",
+                 position, head, max(head - position, 0), rate)
 
     def _step(self) -> int:
         with self._lock:

@@ -54,10 +54,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     store_kind = parse_database_url(settings.database_url).kind
     cases = open_cases(settings.database_url, clock=settings.clock,
-                       group_commit=settings.group_commit_for(store_kind))
+                       group_commit=settings.group_commit_for(store_kind),
+                       outcome_seconds=settings.outcome_seconds)
     app.state.cases = cases
     app.state.credentials = Credentials(cases.db, cache_seconds=settings.token_cache_seconds)
-    app.state.idempotency = IdempotencyStore(cases.db, settings.idempotency_wait_seconds)
+    app.state.idempotency = IdempotencyStore(cases.commands)
     app.state.case_scopes = ScopeCache()
     services: list[Service] = background_services(cases, settings) if settings.projections else []
     started: list[Service] = []

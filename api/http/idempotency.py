@@ -1,17 +1,28 @@
-"""Idempotency-Key: a retried append returns the first answer and appends nothing (幂等).
+"""Idempotency-Key and unknown outcomes over HTTP (幂等): every append answered once.
 
-Each key is claimed with an INSERT before the command runs, in a table beside the events
-(``yishi_idempotency``), so it survives restarts and two concurrent requests with the same
-key cannot both run the command: the one whose INSERT wins runs it and stores its answer;
-the others wait for that answer and replay it. The same key with a different request is
-422. Keys belong to one credential. See docs/adr/0010-idempotency.md.
+Each append runs as one ``Command`` (domain/commands.py): its row commits in the same
+transaction as its events, so the store itself knows whether a request was recorded. With
+an ``Idempotency-Key`` the row also holds the credential, the key and the request's
+fingerprint, under a unique constraint (docs/adr/0040-exactly-once.md):
+
+- a retry whose key is found gets the first answer, **re-rendered** from the stored event
+  for this reader now (so an erased contact stays erased), with ``Idempotent-Replayed:
+  true``; a stored refusal is replayed as it was; the same key with another request is 422
+  ``idempotency_key_reused``;
+- a retry that arrives while the first request still runs records nothing twice: the first
+  transaction to commit takes the key, the other fails on it and replays that answer;
+- when the server cannot learn within ``outcome_seconds`` whether the command was recorded,
+  it answers 503 ``outcome_unknown`` with ``Retry-After``; the same key then learns it. When
+  it knows that nothing was recorded (the store stayed busy), 503 ``store_unavailable``.
+
+Keys belong to one credential.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,20 +30,27 @@ from typing import Any
 from fastapi.responses import Response
 
 from api.http.problems import PROBLEM_JSON, FastJSONResponse, Problem, problem_of
+from domain.commands import (
+    RECORDED,
+    Command,
+    CommandLedger,
+    CommandRow,
+    KeyTaken,
+    OutcomeUnknown,
+    StoreUnavailable,
+)
 from domain.errors import DomainError
-from domain.storage import Database
 
-TABLE = "yishi_idempotency"
-PENDING = "pending"
-DONE = "done"
+log = logging.getLogger("yishi.http")
+
 MAX_KEY_LENGTH = 200
-#: A claim older than this whose answer never came (its process died) may be taken over.
-STALE_AFTER_SECONDS = 120.0
+#: Seconds a client should wait before retrying after a 503.
+RETRY_AFTER = "2"
 
 
 @dataclass
 class Answer:
-    """An HTTP answer that can be stored and replayed byte for byte."""
+    """An HTTP answer: status, JSON body, headers."""
 
     status: int
     body: dict[str, Any]
@@ -52,6 +70,12 @@ class Answer:
         return cls(problem.status, problem.body(), dict(problem.headers), PROBLEM_JSON)
 
 
+#: Runs the command; its answer (201 with the recorded event, or a refusal).
+Produce = Callable[[Command], Answer]
+#: The answer of a command that recorded events, re-rendered from the store for this reader.
+Replay = Callable[[CommandRow], Answer]
+
+
 def fingerprint(*parts: object) -> str:
     """A digest of what makes two requests "the same": method, path, If-Match, body."""
     text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
@@ -68,141 +92,90 @@ def check_key(key: str) -> str:
 
 
 class IdempotencyStore:
-    """Claimed keys and their stored answers."""
+    """Runs each append as one command, and answers retries from the command ledger."""
 
-    def __init__(self, db: Database, wait_seconds: float = 10.0) -> None:
-        self._db = db
-        self._table = db.table(TABLE)
-        self._wait = wait_seconds
-        db.create(
-            f"CREATE TABLE IF NOT EXISTS {self._table} ("
-            " credential_id text NOT NULL,"
-            " idem_key text NOT NULL,"
-            " fingerprint text NOT NULL,"
-            " state text NOT NULL,"
-            " status integer,"
-            " answer text,"
-            " claimed_at double precision NOT NULL,"
-            " PRIMARY KEY (credential_id, idem_key))"
-        )
+    def __init__(self, ledger: CommandLedger) -> None:
+        self._ledger = ledger
 
     def respond(
         self,
         credential_id: str,
         key: str | None,
         request: tuple[object, ...],
-        produce: Callable[[], Answer],
+        produce: Produce,
+        replay: Replay,
     ) -> Response:
-        """Run ``produce`` once per key; replay its answer to every retry. ``request`` is
-        what makes two requests the same (method, path, If-Match, body), fingerprinted only
-        when there is a key."""
+        """Run ``produce`` once per key; answer every retry as the first time. ``request``
+        is what makes two requests the same (method, path, If-Match, body), fingerprinted
+        only when there is a key."""
         if key is None:
-            return _run(produce).response()
+            return _run(produce, Command()).response()
         key = check_key(key)
         request_fingerprint = fingerprint(*request)
-        if self._claim(credential_id, key, request_fingerprint):
-            return self.respond_claimed(credential_id, key, produce)
-        return self._replay(credential_id, key, request_fingerprint, produce)
-
-    # Internals -------------------------------------------------------------------------
-
-    def _claim(self, credential_id: str, key: str, request_fingerprint: str) -> bool:
-        return len(self._db.execute(
-            f"INSERT INTO {self._table} (credential_id, idem_key, fingerprint, state,"
-            " claimed_at) VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (credential_id, idem_key) DO NOTHING RETURNING idem_key",
-            (credential_id, key, request_fingerprint, PENDING, time.time()),
-        )) == 1
-
-    def _take_over(self, credential_id: str, key: str, request_fingerprint: str) -> bool:
-        """Claim a key whose first request died before answering."""
-        now = time.time()
-        return len(self._db.execute(
-            f"UPDATE {self._table} SET claimed_at = %s WHERE credential_id = %s"
-            " AND idem_key = %s AND fingerprint = %s AND state = %s AND claimed_at < %s"
-            " RETURNING idem_key",
-            (now, credential_id, key, request_fingerprint, PENDING, now - STALE_AFTER_SECONDS),
-        )) == 1
-
-    def _release(self, credential_id: str, key: str) -> None:
-        self._db.execute(
-            f"DELETE FROM {self._table} WHERE credential_id = %s AND idem_key = %s AND state = %s",
-            (credential_id, key, PENDING),
-        )
-
-    def _complete(self, credential_id: str, key: str, answer: Answer) -> None:
-        stored = json.dumps(
-            {"body": answer.body, "headers": answer.headers, "media_type": answer.media_type},
-            ensure_ascii=False,
-        )
-        self._db.execute(
-            f"UPDATE {self._table} SET state = %s, status = %s, answer = %s"
-            " WHERE credential_id = %s AND idem_key = %s",
-            (DONE, answer.status, stored, credential_id, key),
-        )
-
-    def _read(self, credential_id: str, key: str) -> tuple[Any, ...] | None:
-        rows = self._db.execute(
-            f"SELECT fingerprint, state, status, answer FROM {self._table}"
-            " WHERE credential_id = %s AND idem_key = %s",
-            (credential_id, key),
-        )
-        return rows[0] if rows else None
-
-    def _replay(
-        self,
-        credential_id: str,
-        key: str,
-        request_fingerprint: str,
-        produce: Callable[[], Answer],
-    ) -> Response:
-        deadline = time.monotonic() + self._wait
-        delay = 0.01
-        while True:
-            row = self._read(credential_id, key)
-            if row is None:  # the first request failed and released the key: try again
-                if self._claim(credential_id, key, request_fingerprint):
-                    return self.respond_claimed(credential_id, key, produce)
-                continue
-            stored_fingerprint, state, status, stored = row
-            if stored_fingerprint != request_fingerprint:
-                raise Problem(
-                    422, "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different request",
-                )
-            if state == DONE:
-                answer = json.loads(stored)
-                return Answer(
-                    int(status), answer["body"], answer["headers"], answer["media_type"]
-                ).response(replayed=True)
-            if self._take_over(credential_id, key, request_fingerprint):
-                return self.respond_claimed(credential_id, key, produce)
-            if time.monotonic() > deadline:
-                raise Problem(
-                    409, "idempotency_in_progress",
-                    "the first request with this Idempotency-Key is still running",
-                    {"Retry-After": "1"},
-                )
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
-
-    def respond_claimed(
-        self, credential_id: str, key: str, produce: Callable[[], Answer]
-    ) -> Response:
+        found = self._ledger.find_key(credential_id, key)
+        if found is not None:
+            return _replay(found, request_fingerprint, replay)
+        command = Command(credential_id=credential_id, key=key, fingerprint=request_fingerprint)
         try:
-            answer = _run(produce)
-        except BaseException:
-            self._release(credential_id, key)
-            raise
-        self._complete(credential_id, key, answer)
+            answer = _run(produce, command)
+        except KeyTaken as taken:  # a concurrent request with this key committed first
+            return _replay(taken.row, request_fingerprint, replay)
+        if answer.status != RECORDED and answer.status < 500:
+            stored = self._ledger.store_refusal(
+                command, answer.status, {"body": answer.body, "headers": answer.headers}
+            )
+            if stored.command_id != command.id:
+                return _replay(stored, request_fingerprint, replay)
         return answer.response()
 
 
-def _run(produce: Callable[[], Answer]) -> Answer:
+def after_commit(render: Callable[[], Answer], case: Any) -> Answer:
+    """The answer to a command whose events are stored: ``render()``, or, if that fails
+    (the store went away just after the commit), a 201 with what is known without it. An
+    event that was stored is always answered 201 (docs/adr/0040-exactly-once.md)."""
+    try:
+        return render()
+    except Exception:
+        log.exception("the answer of a recorded command could not be rendered")
+        return Answer(RECORDED, {
+            "id": str(case.id), "case_id": str(case.id), "version": case.version,
+            "step": str(case.step.value), "status": "open" if case.is_open else "closed",
+            "hash": case.head_hash, "partial": True,
+        }, {"ETag": f'"{case.version}"', "Location": f"/cases/{case.id}"})
+
+
+def _run(produce: Produce, command: Command) -> Answer:
     """The command's answer; a refusal is an answer too (and is replayed like one)."""
     try:
-        return produce()
+        return produce(command)
     except DomainError as error:
         return Answer.of_problem(problem_of(error))
     except Problem as problem:
         return Answer.of_problem(problem)
+    except OutcomeUnknown:
+        return Answer.of_problem(Problem(
+            503, "outcome_unknown",
+            "the store could not say in time whether this request was recorded; retry it "
+            "with the same Idempotency-Key to learn the outcome",
+            {"Retry-After": RETRY_AFTER},
+        ))
+    except StoreUnavailable:
+        return Answer.of_problem(Problem(
+            503, "store_unavailable",
+            "the store is busy or restarting; nothing was recorded, retry later",
+            {"Retry-After": RETRY_AFTER},
+        ))
+
+
+def _replay(row: CommandRow, request_fingerprint: str, replay: Replay) -> Response:
+    if row.fingerprint != request_fingerprint:
+        raise Problem(
+            422, "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+        )
+    if row.status == RECORDED:
+        return replay(row).response(replayed=True)
+    stored = row.answer or {}
+    return Answer(
+        row.status, stored.get("body", {}), stored.get("headers", {}), PROBLEM_JSON
+    ).response(replayed=True)

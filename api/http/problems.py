@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -177,6 +178,16 @@ def install(app: FastAPI) -> None:
             detail = f"no resource at {request.url.path}"
         headers = dict(exc.headers or {})
         return Problem(exc.status_code, code, detail, headers).response()
+
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(OperationalError)
+    def _store_down(request: Request, exc: Exception) -> JSONResponse:
+        # The store did not answer (restarting, unreachable, busy past its lock timeout).
+        # Appends never get here: they resolve their outcome first (api/http/idempotency.py).
+        log.warning("store unavailable on %s %s: %s", request.method, request.url.path,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return Problem(503, "store_unavailable", "the store is unavailable; retry later",
+                       {"Retry-After": "2"}).response()
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:

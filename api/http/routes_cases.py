@@ -10,12 +10,14 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep
-from api.http.idempotency import Answer
+from api.http.idempotency import Answer, after_commit
 from api.http.models import EXAMPLES, CaseOut, ProblemReportedData, StreamOut, VerifyOut, wire_data
 from api.http.problems import Problem, not_found
 from api.http.reads import read_case
 from api.http.responses import problems
 from api.http.views import case_out, event_out
+from domain.case import Case
+from domain.commands import Command, CommandRow
 
 router = APIRouter(tags=["cases"])
 
@@ -51,14 +53,20 @@ def report_problem(
     is personal data (个人信息): stored encrypted, shown only to those who need it."""
     data = wire_data(body)
 
-    def produce() -> Answer:
-        recorded = cases.report_problem(actor, data)
-        case = recorded.case
+    def answer(case: Case) -> Answer:
         payload = case_out(cases, case, actor).model_dump(mode="json")
         return Answer(201, payload, {"Location": f"/cases/{case.id}", "ETag": f'"{case.version}"'})
 
+    def produce(command: Command) -> Answer:
+        case = cases.report_problem(actor, data, command=command).case
+        return after_commit(lambda: answer(case), case)
+
+    def replay(row: CommandRow) -> Answer:
+        assert row.stream_id is not None
+        return answer(cases.get_case(row.stream_id, version=row.version))
+
     same_request = ("POST", "/cases", data)
-    return idempotency.respond(actor.id, idempotency_key, same_request, produce)  # type: ignore[return-value]
+    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay)  # type: ignore[return-value]
 
 
 @router.get(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep, SettingsDep
-from api.http.idempotency import Answer
+from api.http.idempotency import Answer, after_commit
 from api.http.models import APPEND_EXAMPLES, AppendEvent, LogOut, wire_data
 from api.http.problems import Problem
 from api.http.responses import problems
@@ -18,6 +18,7 @@ from api.http.routes_cases import IdempotencyKey
 from api.http.views import appended_out, event_out
 from domain.application import Cases, StoredCaseEvent
 from domain.case import Case, event_type_of
+from domain.commands import Command, CommandRow
 from domain.errors import CaseNotFound, VersionConflict
 from domain.model import Actor
 
@@ -70,21 +71,31 @@ def append_event(
     event_type: str = body.type
     data = wire_data(body.data)
 
-    def produce() -> Answer:
+    def answer(event: StoredCaseEvent, case: Case) -> Answer:
+        payload = appended_out(cases, event, case, actor).model_dump(mode="json")
+        return Answer(201, payload, {"ETag": f'"{event.version}"',
+                                     "Location": f"/cases/{case_id}"})
+
+    def produce(command: Command) -> Answer:
         try:
-            recorded = cases.record(case_id, event_type, data, actor, expected_version=expected)
+            recorded = cases.record(case_id, event_type, data, actor, expected_version=expected,
+                                    command=command)
         except VersionConflict as conflict:
             if expected is not None:
                 raise
             raise Problem(409, "concurrent_update",
                           "other writers kept changing the case; retry",
                           {"Retry-After": "0"}, current_version=conflict.current) from None
-        payload = appended_out(cases, recorded.event, recorded.case, actor).model_dump(mode="json")
-        return Answer(201, payload, {"ETag": f'"{recorded.event.version}"',
-                                     "Location": f"/cases/{case_id}"})
+        return after_commit(lambda: answer(recorded.event, recorded.case), recorded.case)
+
+    def replay(row: CommandRow) -> Answer:
+        assert row.stream_id is not None
+        assert row.version is not None
+        event = cases.history(row.stream_id, up_to=row.version)[-1]
+        return answer(event, cases.get_case(row.stream_id, version=row.version))
 
     same_request = ("POST", f"/cases/{case_id}/events", expected, event_type, data)
-    return idempotency.respond(actor.id, idempotency_key, same_request, produce)  # type: ignore[return-value]
+    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay)  # type: ignore[return-value]
 
 
 @router.get(

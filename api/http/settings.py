@@ -20,15 +20,21 @@ def group_commit_env() -> bool | None:
 
 def token_cache_env(default: float) -> float:
     """``YISHI_TOKEN_CACHE_SECONDS``: seconds from 0 to 60; unset is ``default``."""
-    text = os.environ.get("YISHI_TOKEN_CACHE_SECONDS", "").strip()
+    return _number_env("YISHI_TOKEN_CACHE_SECONDS", default, 0, 60)
+
+
+def _number_env(name: str, default: float, low: float, high: float) -> float:
+    """A number (of seconds, or events) from the environment, within [low, high]; unset is
+    ``default``; ConfigError naming the variable otherwise."""
+    text = os.environ.get(name, "").strip()
     if not text:
         return default
     try:
         seconds = float(text)
     except ValueError:
-        raise ConfigError("YISHI_TOKEN_CACHE_SECONDS must be a number of seconds") from None
-    if not 0 <= seconds <= 60:
-        raise ConfigError("YISHI_TOKEN_CACHE_SECONDS must be from 0 to 60")
+        raise ConfigError(f"{name} must be a number, not {text!r}") from None
+    if not low <= seconds <= high:
+        raise ConfigError(f"{name} must be from {low:g} to {high:g}")
     return seconds
 
 
@@ -46,8 +52,14 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     #: Deepest JSON nesting accepted (the catalogue needs 3).
     max_json_depth: int = 16
-    #: How long a retry waits for the first request with its Idempotency-Key to finish.
-    idempotency_wait_seconds: float = 10.0
+    #: How long an append may spend learning its outcome after a fault before it answers
+    #: 503 outcome_unknown (docs/adr/0040-exactly-once.md); ``YISHI_OUTCOME_SECONDS``.
+    outcome_seconds: float = field(default_factory=lambda: _number_env(
+        "YISHI_OUTCOME_SECONDS", 10.0, 0.1, 120))
+    #: ``/readyz`` is 503 while the read models lag the log by more events than this
+    #: (docs/adr/0042-readiness.md); ``YISHI_READY_MAX_LAG``.
+    ready_max_lag: int = field(default_factory=lambda: int(_number_env(
+        "YISHI_READY_MAX_LAG", 1000, 0, 10**9)))
     #: Largest page of GET /events.
     max_page: int = 1000
     #: Concurrent appends share transactions (docs/adr/0030-group-commit.md). None (the

@@ -352,6 +352,6 @@ def test_health_readiness_and_the_documents(sqlite_server: LiveServer, client_fo
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready"
-    assert ready["projections"] == []
+    assert [p["tracked_by"] for p in ready["projections"]] == ["database"]
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/docs").status_code == 200
