@@ -639,13 +639,18 @@ def open_cases(
     limits: TimeLimits | None = None,
     extra_env: Mapping[str, str] | None = None,
     group_commit: bool | None = None,
+    create: bool = True,
 ) -> Cases:
-    """The composition root: an application on the store the URL names (or the default)."""
+    """The composition root: an application on the store the URL names (or the default).
+
+    ``create=False`` creates no schema and no event table (for read-only use of a store
+    known to exist: ``api.cli_store.open_existing`` checks that first)."""
     settings = parse_database_url(url)
     opening = contextlib.ExitStack()
-    if settings.kind == "postgres":
+    if settings.kind == "postgres" and create:
         opening = _ensure_schema(settings)
-    env = {**settings.library_env, **(extra_env or {})}
+    env = {**settings.library_env, **({} if create else {"CREATE_TABLE": "n"}),
+           **(extra_env or {})}
     try:
         return Cases(env, clock=clock, limits=limits, group_commit=group_commit)
     except ConfigError:
