@@ -50,6 +50,10 @@ def open_or_create(url: str | None, *, clock: Clock | None = None) -> Cases:
     settings = parse_database_url(url)
     if settings.kind == "postgres":
         _connect(settings).close()
+    elif settings.kind == "sqlite":
+        path = Path(settings.library_env["SQLITE_DBNAME"]).absolute()
+        if not path.parent.is_dir():
+            raise ConfigError(f"cannot create the store at {path}: no directory {path.parent}")
     return open_cases(url, clock=clock)
 
 

@@ -201,6 +201,11 @@ def test_sqlite_urls_read_three_slashes_as_relative_and_four_as_absolute(
                        "--role", "admin")
     assert status == 0
     assert absolute.is_file()
+    status, _, err = run(capsys, "--database-url", "sqlite:///nowhere/x.db", "token",
+                         "create", "--role", "admin")
+    assert status == 2
+    assert one_line(err) == (f"yishi: cannot create the store at {tmp_path}/work/nowhere/x.db: "
+                             f"no directory {tmp_path}/work/nowhere")
     for url in ("sqlite://", "sqlite:///", "sqlite://x.db", "sqlite:x.db"):
         status, _, err = run(capsys, "--database-url", url, "verify")
         assert status == 2
