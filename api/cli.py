@@ -1,32 +1,55 @@
 """The ``yishi`` command line: the operator's and the auditor's tool (命令行).
 
 Subcommands live in small modules that each add themselves to the parser (``register``)
-and run with an opened application. Errors are one line on standard error and a non-zero
-exit status, never a traceback.
+and run with an opened application. Only the module of the command being run is imported,
+so a command pays for nothing it does not use (``yishi verify`` never loads the web stack).
+
+Exit status, the same for every command (docs/adr/0045-exit-status.md):
+
+- 0: done, or everything checked verified;
+- 1: a verification failed (a broken chain);
+- 2: it could not be done: bad usage, bad input, no store where one was named, a store that
+  cannot be reached or was lost. The reason is one line on standard error, never a traceback;
+- 130 and 141: stopped from outside (Ctrl-C, a closed pipe as in ``yishi replay ID | head``),
+  quietly, as the shell reports a process ended by SIGINT or SIGPIPE;
+- 70 (EX_SOFTWARE of sysexits.h): a bug; the traceback is printed to be reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from importlib import metadata
+from typing import TYPE_CHECKING, NoReturn
 from uuid import UUID
 
-from domain.application import Cases, open_cases
 from domain.bounds import printable
 from domain.config import ConfigError
 from domain.errors import CaseNotFound, DomainError
 
-#: Modules that add subcommands: each has ``register(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "api.cli_audit",
-    "api.cli_projections",
-    "api.cli_demo",
-    "api.cli_serve",
-    "api.cli_token",
-)
+if TYPE_CHECKING:
+    from domain.application import Cases
+
+#: Each command and the module that adds it (``register(subparsers)``); a module may add
+#: several. Adding a command is one line here and a module with ``register``.
+COMMANDS: dict[str, str] = {
+    "replay": "api.cli_audit",
+    "verify": "api.cli_audit",
+    "projections": "api.cli_projections",
+    "demo": "api.cli_demo",
+    "serve": "api.cli_serve",
+    "token": "api.cli_token",
+}
+
+#: The exit statuses (see the module's docstring).
+OK, FAILED, UNUSABLE, SOFTWARE, INTERRUPTED, CLOSED_PIPE = 0, 1, 2, 70, 130, 141
+
+#: Top-level options that take a value (to find the command word without importing).
+_VALUED_OPTIONS = ("--database-url",)
 
 
 class CommandError(Exception):
@@ -37,7 +60,7 @@ class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line: ``yishi: <what is wrong>``."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"yishi: {message} (see '{self.prog} --help')\n")
+        self.exit(UNUSABLE, f"yishi: {message} (see '{self.prog} --help')\n")
 
 
 def case_id_arg(text: str) -> UUID:
@@ -47,47 +70,102 @@ def case_id_arg(text: str) -> UUID:
         raise argparse.ArgumentTypeError(f"{text!r} is not a case id (a UUID)") from None
 
 
-def open_store(args: argparse.Namespace) -> Cases:
-    return open_cases(getattr(args, "database_url", None))
+def open_store(args: argparse.Namespace, *, existing: bool = False) -> Cases:
+    """The application on the store of ``--database-url`` (or the environment's default).
+
+    ``existing=True`` is for read-only commands: the store must already exist, and nothing
+    (file, database schema, table) is created; otherwise ``CommandError`` names what is
+    missing. Without it, a missing store is created, as ``serve`` and ``token`` do.
+    """
+    from api.cli_store import open_existing, open_or_create  # noqa: PLC0415
+
+    url = getattr(args, "database_url", None)
+    return open_existing(url) if existing else open_or_create(url)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def version() -> str:
+    """The installed distribution's version (the package metadata), as ``yishi X.Y.Z``."""
+    try:
+        return f"yishi {metadata.version('yishi')}"
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "yishi (not installed)"
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` (the first word that is not a top-level option)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return next(words, None)
+        if word in _VALUED_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser, with the module of the command in ``argv`` only; every module when
+    ``argv`` names no known command (for ``--help`` and the error listing the commands)."""
     parser = Parser(
         prog="yishi",
         description="yishi (议事): cases through the eight-step deliberation method, "
         "as immutable and verifiable event streams.",
+        epilog="Exit status: 0 done or all verified, 1 a verification failed, 2 bad usage, "
+        "bad input or no usable store.",
     )
+    parser.add_argument("--version", action="version", version=version())
     parser.add_argument(
         "--database-url",
         help="the store (default: $YISHI_DATABASE_URL, else the SQLite file ./yishi.db)",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
+    word = command_word(argv) if argv is not None else None
+    modules = [COMMANDS[word]] if word in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        args = build_parser(argv).parse_args(argv)
         status: int = args.run(args)
-    except (ConfigError, CommandError) as error:
-        print(f"yishi: {printable(str(error))}", file=sys.stderr)
-        return 2
-    except CaseNotFound as error:
-        print(f"yishi: {printable(str(error))}", file=sys.stderr)
-        return 2
+        sys.stdout.flush()  # a closed pipe shows here rather than at the interpreter's exit
+    except (ConfigError, CommandError, CaseNotFound) as error:
+        return _fail(str(error))
     except DomainError as error:
-        print(f"yishi: refused: {printable(str(error))}", file=sys.stderr)
-        return 2
+        return _fail(f"refused: {error}")
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): end quietly. Standard output now points at
+        # /dev/null so that the interpreter's final flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return CLOSED_PIPE
+    except Exception:
+        traceback.print_exc()
+        print("yishi: internal error (a bug: please report the traceback above)",
+              file=sys.stderr)
+        return SOFTWARE
     return status
 
 
-__all__ = ["CommandError", "build_parser", "case_id_arg", "main", "open_store"]
+def _fail(message: str) -> int:
+    print(f"yishi: {printable(' '.join(message.split()))}", file=sys.stderr)
+    return UNUSABLE
+
+
+__all__ = [
+    "COMMANDS", "CommandError", "build_parser", "case_id_arg", "main", "open_store", "version",
+]
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # Run as ``python -m api.cli``: use the module's importable copy, so that the
+    # subcommands' ``CommandError`` is the class ``main`` catches.
+    from api.cli import main as _main
+
+    sys.exit(_main())

@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
 def run_replay(args: argparse.Namespace) -> int:
     if args.version is not None and args.version < 1:
         raise CommandError("--version must be 1 or more")
-    app = open_store(args)
+    app = open_store(args, existing=True)
     steps = app.replay(args.case_id, up_to=args.version)
     out = sys.stdout
     out.write(f"case {args.case_id}\n")
@@ -77,7 +77,7 @@ def describe(case: Case, reporter: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    app = open_store(args)
+    app = open_store(args, existing=True)
     reports: list[ChainReport] = (
         [app.verify(args.case_id)] if args.case_id else list(app.verify_all())
     )

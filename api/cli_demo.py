@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.cli import CommandError
+from api.cli_store import open_or_create
 from api.demo import (
     District,
     Progress,
@@ -17,7 +18,7 @@ from api.demo import (
     build_district,
     generate,
 )
-from domain.application import Cases, open_cases
+from domain.application import Cases
 from domain.bounds import check_time
 from domain.clock import ManualClock
 from domain.config import parse_database_url
@@ -82,7 +83,7 @@ def run_demo(args: argparse.Namespace) -> int:
     workers = _whole(args.workers, "--workers", 0, 32)
     url = getattr(args, "database_url", None)
     display = parse_database_url(url).display
-    app = open_cases(url, clock=ManualClock(now))
+    app = open_or_create(url, clock=ManualClock(now))
     try:
         existing = app.head_position()
         if existing:

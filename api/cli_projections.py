@@ -63,7 +63,7 @@ def _is_database_error(error: BaseException) -> bool:
 def run_follow(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise CommandError("--batch-size must be 1 or more")
-    cases = open_store(args)
+    cases = open_store(args, existing=True)
     stopping = {"now": False}
 
     def stop(_signum: int, _frame: Any) -> None:
@@ -87,7 +87,7 @@ def run_follow(args: argparse.Namespace) -> int:
 def run_rebuild(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise CommandError("--batch-size must be 1 or more")
-    cases = open_store(args)
+    cases = open_store(args, existing=True)
     try:
         result = rebuild(cases, batch_size=args.batch_size)
     except Exception as error:
@@ -103,14 +103,20 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    cases = open_store(args)
+    cases = open_store(args, existing=True)
     try:
-        store.ensure_base(cases.db)
-        status = ProjectionService(cases).status()
+        if store.has_base(cases.db):
+            status = ProjectionService(cases).status()
+        else:  # never projected: say so, and create nothing (a read-only command)
+            head = cases.head_position()
+            status = {"generation": 0, "head": head, "projections": {
+                name: {"position": 0, "lag": head} for name in store.PROJECTIONS}}
     except Exception as error:
         if _is_database_error(error):
             raise _database_error(error) from None
         raise
+    finally:
+        cases.close()
     out = sys.stdout
     out.write(f"generation {status['generation']}, log head {status['head']}\n")
     for name, figures in status["projections"].items():

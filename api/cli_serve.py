@@ -27,17 +27,15 @@ def run_serve(args: argparse.Namespace) -> int:
     # Imported here so that the other subcommands do not pay for the web stack.
     import uvicorn  # noqa: PLC0415
 
+    from api.cli_store import open_or_create  # noqa: PLC0415
     from api.http.app import create_app  # noqa: PLC0415
     from api.http.settings import Settings  # noqa: PLC0415
-    from domain.application import open_cases  # noqa: PLC0415
-    from domain.config import parse_database_url  # noqa: PLC0415
 
     settings = Settings()
     if args.database_url:
         settings = replace(settings, database_url=args.database_url)
     # A bad URL or an unreachable store is one line on stderr, before uvicorn starts.
-    parse_database_url(settings.database_url)
-    open_cases(settings.database_url).close()
+    open_or_create(settings.database_url).close()
     settings = replace(settings, projections=not args.no_projections)
     # yishi's own messages (the projections' catch-up, store faults) beside uvicorn's.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")

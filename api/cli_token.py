@@ -39,13 +39,14 @@ def register(subparsers: Any) -> None:
     revoke.set_defaults(run=run_revoke)
 
 
-def _credentials(args: argparse.Namespace) -> tuple[Any, Credentials]:
-    app = open_store(args)
+def _credentials(args: argparse.Namespace, *, existing: bool = True) -> tuple[Any, Credentials]:
+    """``token create`` may set a store up; ``list`` and ``revoke`` need one that exists."""
+    app = open_store(args, existing=existing)
     return app, Credentials(app.db)
 
 
 def run_create(args: argparse.Namespace) -> int:
-    app, credentials = _credentials(args)
+    app, credentials = _credentials(args, existing=False)
     try:
         token = credentials.create(args.role, args.compound, args.community, args.name)
     finally:

@@ -136,7 +136,10 @@ class Cases(StepCommands, Application[UUID]):
         self.keys = SubjectKeys(self.db)
         if isinstance(self.recorder, PostgresCommandRecorder | SQLiteCommandRecorder):
             self.recorder.commands_table = self.db.table("yishi_commands")
-        self.commands = CommandLedger(self.db, self.mapper.to_stored_event)
+        self.commands = CommandLedger(
+            self.db, self.mapper.to_stored_event,
+            create=self.env.get("CREATE_TABLE", "y").strip().lower() in _YES,
+        )
         self.outcome_seconds = (
             float(self.env.get("OUTCOME_SECONDS", "10"))
             if outcome_seconds is None else outcome_seconds
@@ -483,13 +486,18 @@ def open_cases(
     extra_env: Mapping[str, str] | None = None,
     group_commit: bool | None = None,
     outcome_seconds: float | None = None,
+    create: bool = True,
 ) -> Cases:
-    """The composition root: an application on the store the URL names (or the default)."""
+    """The composition root: an application on the store the URL names (or the default).
+
+    ``create=False`` creates no schema and no event table (for read-only use of a store
+    known to exist: ``api.cli_store.open_existing`` checks that first)."""
     settings = parse_database_url(url)
     opening = contextlib.ExitStack()
-    if settings.kind == "postgres":
+    if settings.kind == "postgres" and create:
         opening = _ensure_schema(settings)
-    env = {**settings.library_env, **(extra_env or {})}
+    env = {**settings.library_env, **({} if create else {"CREATE_TABLE": "n"}),
+           **(extra_env or {})}
     try:
         return Cases(env, clock=clock, limits=limits, group_commit=group_commit,
                      outcome_seconds=outcome_seconds)

@@ -173,10 +173,15 @@ Record = Callable[[ProcessingEvent[Any]], list[Recording[Any]]]
 class CommandLedger:
     """The ``yishi_commands`` table: looks commands up, and records them exactly once."""
 
-    def __init__(self, db: Database, to_stored: Callable[[Any], StoredEvent]) -> None:
+    def __init__(
+        self, db: Database, to_stored: Callable[[Any], StoredEvent], *, create: bool = True
+    ) -> None:
+        """``create=False`` (a read-only opening of a store) changes no table."""
         self._db = db
         self._to_stored = to_stored
         self.table = db.table(TABLE)
+        if not create:
+            return
         db.create(
             f"CREATE TABLE IF NOT EXISTS {self.table} ("
             " command_id text PRIMARY KEY,"

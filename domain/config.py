@@ -1,7 +1,9 @@
 """Where the events live: one setting, ``YISHI_DATABASE_URL`` (存储配置).
 
 - unset: the embedded default, an SQLite file ``yishi.db`` in the working directory;
-- ``sqlite:///path/to/file.db``: an SQLite file elsewhere;
+- ``sqlite:///relative/file.db``: an SQLite file relative to the working directory, and
+  ``sqlite:////absolute/file.db`` (four slashes) one at an absolute path: the convention
+  of SQLAlchemy and of most Python tools (docs/adr/0046-sqlite-urls.md);
 - ``postgresql://user[:password]@host[:port]/dbname[?schema=name&pool_size=n&pre_ping=y]``:
   the production store, PostgreSQL through psycopg 3. ``pre_ping=y`` checks each pooled
   connection with a round trip before use; off by default (docs/adr/0015-request-cost.md:
@@ -37,11 +39,23 @@ class StoreSettings:
     @property
     def display(self) -> str:
         """The URL without its password, for logs and messages."""
-        parts = urlsplit(self.url)
-        if parts.password:
-            netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-            return parts._replace(netloc=netloc).geturl()
-        return self.url
+        return without_password(self.url)
+
+
+def without_password(url: str) -> str:
+    """The URL with its password (if any) shown as ``***``; any scheme, any text."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL urlsplit can read (unbalanced brackets)
+        head, at, host = url.rpartition("@")
+        scheme, sep, _userinfo = head.partition("://")
+        return f"{scheme}{sep}***@{host}" if at else url
+    if password:
+        userinfo, _at, host = parts.netloc.rpartition("@")
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+        return parts._replace(netloc=netloc).geturl()
+    return url
 
 
 def database_url() -> str:
@@ -53,10 +67,14 @@ def parse_database_url(url: str | None = None) -> StoreSettings:
     url = (url or database_url()).strip()
     if url in ("memory:", "memory://"):
         return StoreSettings(url, "memory", {"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    if url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://").removeprefix("/")
-        if not path:
-            raise ConfigError(f"database URL {url!r} names no file: use sqlite:///path/to/file.db")
+    if url.startswith("sqlite:"):
+        path = url.removeprefix("sqlite:///")
+        if path == url or not path.strip("/"):
+            # sqlite://, sqlite:x.db, sqlite://host/x.db: no file, or a form we do not guess at.
+            raise ConfigError(
+                f"database URL {url!r} names no file: use sqlite:///relative/file.db "
+                "or sqlite:////absolute/file.db"
+            )
         return StoreSettings(
             url,
             "sqlite",
@@ -69,7 +87,7 @@ def parse_database_url(url: str | None = None) -> StoreSettings:
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise ConfigError(
-            f"unsupported database URL {url.split('@')[-1]!r}: "
+            f"unsupported database URL {without_password(url)!r}: "
             "use postgresql://user@host:port/dbname, sqlite:///file.db or leave it unset"
         )
     dbname = unquote(parts.path.lstrip("/"))

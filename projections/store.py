@@ -63,6 +63,19 @@ def ensure_base(db: Database) -> None:
     _READY.add(db)
 
 
+def has_base(db: Database) -> bool:
+    """Whether the pointer table exists (the store was ever projected); creates nothing."""
+    if db in _READY:
+        return True
+    if db.dialect == "postgres":
+        rows = db.execute("SELECT to_regclass(%s)", (db.table("proj_generation"),))
+        return bool(rows and rows[0][0] is not None)
+    rows = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", ("proj_generation",)
+    )
+    return bool(rows)
+
+
 def _create_base(db: Database) -> int:
     big = _big(db)
     with db.transaction() as cur:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 
 from api.credentials import Credentials
 from api.http import (
+    openapi_doc,
     problems,
     routes_admin,
     routes_cases,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.openapi = openapi_doc.corrected(app.openapi)  # type: ignore[method-assign]
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

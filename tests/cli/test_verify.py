@@ -124,8 +124,9 @@ def test_a_deleted_middle_event_is_found_missing(
 
 
 def test_verify_on_an_empty_store_succeeds(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+    sqlite_url: str, app_factory: AppFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    app_factory(sqlite_url)  # the store exists, with no events
     status, out = verify(sqlite_url, capsys)
     assert status == 0
     assert "checked 0 case(s), 0 event(s): 0 valid, 0 broken" in out
