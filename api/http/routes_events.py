@@ -17,6 +17,7 @@ from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
 from api.http.views import appended_out, event_out
 from domain.application import Cases, StoredCaseEvent
+from domain.bounds import JSON_SAFE_INTEGER
 from domain.case import Case, event_type_of
 from domain.commands import Command, CommandRow
 from domain.errors import CaseNotFound, VersionConflict
@@ -104,7 +105,8 @@ def read_log(
     cases: CasesDep,
     actor: ActorDep,
     settings: SettingsDep,
-    after: Annotated[int, Query(ge=0, le=2**62, description="Position to read after")] = 0,
+    after: Annotated[int, Query(ge=0, le=JSON_SAFE_INTEGER,
+                                description="Position to read after")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Most events to return")] = 100,
 ) -> LogOut:
     limit = min(limit, settings.max_page)

@@ -24,6 +24,7 @@ from api.http.problems import Problem
 from api.http.reads import query_time
 from api.http.responses import problems
 from domain.application import Cases
+from domain.bounds import JSON_SAFE_INTEGER
 from projections import queries
 from projections.queries import QueryError, Scope
 from projections.service import ProjectionService
@@ -39,7 +40,7 @@ MAX_WAIT_SECONDS = 5.0
 Texts = Annotated[list[str] | None, Query()]
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, le=2**62, description="Wait (at most 5 s) until the projections have "
+    Query(ge=0, le=JSON_SAFE_INTEGER, description="Wait (at most 5 s) until the projections have "
           "processed this position of the global log (read-your-writes)"),
 ]
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
@@ -160,7 +161,8 @@ def audit(
     type: Texts = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: When = None,
-    after: Annotated[int, Query(ge=0, le=2**62, description="positions after this one")] = 0,
+    after: Annotated[int, Query(ge=0, le=JSON_SAFE_INTEGER,
+                                description="positions after this one")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Format = "json",
     min_position: MinPosition = None,
