@@ -1,9 +1,11 @@
 """Opening the store a command names (打开存储), and saying in one line why it cannot be.
 
-Read-only commands (``verify``, ``replay``, ``projections status``, ``token list``) use
-``open_existing``: the store must exist already, and nothing is created, neither an SQLite
-file nor a PostgreSQL schema or table. A store that exists with no events is fine. Commands
-that set a store up (``serve``, ``token create``, ``demo``) use ``open_or_create``.
+Commands on an existing store use ``open_existing``: the read-only ones (``verify``,
+``replay``, ``projections status``, ``token list``) and those acting on a store's contents
+(``token revoke``, ``projections run|rebuild``). The store must exist already, and no store
+is created, neither an SQLite file nor a PostgreSQL schema or event table. A store that
+exists with no events is fine. Commands that set a store up (``serve``, ``token create``,
+``demo``) use ``open_or_create``.
 
 What is missing is named as the driver names it: the file (with its absolute path), the
 PostgreSQL server, role, database or schema (docs/adr/0045-exit-status.md).
