@@ -37,7 +37,7 @@ from typing import Any
 from domain.application import Cases
 from domain.model import WORKING_STEPS, Actor, Resolution
 from domain.storage import Cursor
-from projections import cell_figures, store
+from projections import cell_figures, store, textfold
 from projections.fold import LOOP_KINDS, from_us, us
 from projections.periods import PERIODS, period_key
 
@@ -731,8 +731,9 @@ def list_cases(
     """The case list (案件列表): filtered, sorted, paginated; ``overdue`` is computed at now.
 
     ``sort`` is a column (reported_at, updated_at, deadline, support_count, position),
-    ``-`` in front for descending; ties are broken by case id. ``text`` matches the title,
-    case-insensitively. ``from_``/``to`` bound the reported time.
+    ``-`` in front for descending; ties are broken by case id. ``text`` is found in the
+    title when both are folded alike (``projections.textfold.fold``: NFKC, case folding,
+    default-ignorable characters removed). ``from_``/``to`` bound the reported time.
     """
     if not 1 <= limit <= 1000:
         raise QueryError("limit must be from 1 to 1000")
@@ -759,9 +760,11 @@ def list_cases(
         where.add("deadline IS NOT NULL AND deadline < %s", now_us)
     elif overdue is False:
         where.add("(deadline IS NULL OR deadline >= %s)", now_us)
-    if text:
-        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.add("LOWER(title) LIKE %s ESCAPE '\\'", f"%{escaped}%")
+    needle = textfold.fold(text) if text else ""
+    if needle:
+        # The stored fold contains the query's: code point for code point on both stores.
+        find = "strpos" if cases.db.dialect == "postgres" else "instr"
+        where.add(f"{find}(title_folded, %s) > 0", needle)
     if from_ is not None:
         where.add("reported_at >= %s", us(from_))
     if to is not None:

@@ -22,8 +22,10 @@ from typing import Any
 import orjson
 
 from domain.storage import Cursor, Database
+from projections import shape
 from projections.cells import Cell, cell_changes
 from projections.fold import AUDIT_COLUMNS, LIST_FIELDS, AuditRow, CaseFacts
+from projections.textfold import fold
 
 PROJECTIONS: tuple[str, ...] = ("cases", "audit")
 
@@ -32,6 +34,7 @@ CASE_COLUMNS: tuple[str, ...] = (
     "category", "channel", "title", "assignee", "assignee_role", "reported_at", "updated_at",
     "closed_at", "step_entered_at", "deadline", "support_count", "reopen_count",
     "first_response_at", "last_position", "closures", "visits", "loops", "ratings", "state",
+    "title_folded",
 )
 
 
@@ -77,10 +80,16 @@ def _create_base(db: Database) -> int:
             f"NULL, projection TEXT NOT NULL, position {big} NOT NULL, "
             "PRIMARY KEY (generation, projection))"
         )
+        shape.create_table(db, cur)
         row = cur.execute(
             f"SELECT generation FROM {db.table('proj_generation')} WHERE id = 1"
         ).fetchone()
         if row is not None:
+            generations = cur.execute(
+                f"SELECT DISTINCT generation FROM {db.table('proj_tracking')}"
+            ).fetchall()
+            for (generation,) in generations:
+                shape.upgrade_text(db, cur, int(generation), cases_table(db, int(generation)))
             return int(row[0])
         _create_generation(db, cur, 1)
         cur.execute(f"INSERT INTO {db.table('proj_generation')} VALUES (1, 1)")
@@ -102,7 +111,7 @@ def _create_generation(
         f" step_entered_at {big} NOT NULL, deadline {big}, support_count INTEGER NOT NULL,"
         f" reopen_count INTEGER NOT NULL, first_response_at {big}, last_position {big} NOT NULL,"
         " closures TEXT NOT NULL, visits TEXT NOT NULL, loops TEXT NOT NULL,"
-        " ratings TEXT NOT NULL, state TEXT NOT NULL)"
+        " ratings TEXT NOT NULL, state TEXT NOT NULL, title_folded TEXT NOT NULL)"
     )
     cur.execute(
         f"CREATE TABLE IF NOT EXISTS {audit} (position {big} PRIMARY KEY, case_id TEXT NOT NULL,"
@@ -125,6 +134,7 @@ def _create_generation(
             cur.execute(f"ALTER TABLE {cells} ALTER COLUMN {column} SET STORAGE EXTERNAL")
     if indexes:
         create_indexes(db, cur, generation)
+    shape.record(db, cur, generation)
     for projection in PROJECTIONS:
         cur.execute(
             f"INSERT INTO {db.table('proj_tracking')} (generation, projection, position) "
@@ -197,6 +207,7 @@ def drop_generation(db: Database, cur: Cursor, generation: int) -> None:
     cur.execute(f"DROP TABLE IF EXISTS {cells_table(db, generation)}")
     cur.execute(f"DROP TABLE IF EXISTS {cases_table(db, generation)}")
     cur.execute(f"DROP TABLE IF EXISTS {audit_table(db, generation)}")
+    shape.forget(db, cur, generation)
     cur.execute(
         f"DELETE FROM {db.table('proj_tracking')} WHERE generation = %s", (generation,)
     )
@@ -276,7 +287,7 @@ def _case_row(facts: CaseFacts) -> tuple[Any, ...]:
         facts.closed_at, facts.step_entered_at, facts.deadline, facts.support_count,
         facts.reopen_count, facts.first_response_at, facts.last_position,
         _json(facts.closures), _json(facts.visits), _json(facts.loops), _json(facts.ratings),
-        _json(facts.to_state()),
+        _json(facts.to_state()), fold(facts.title),
     )
 
 
