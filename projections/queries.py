@@ -37,8 +37,10 @@ from typing import Any
 from domain.application import Cases
 from domain.model import WORKING_STEPS, Actor, Resolution
 from domain.storage import Cursor
+from domain.summaries import one_line
 from projections import cell_figures, store, textfold
 from projections.fold import LOOP_KINDS, from_us, us
+from projections.paging import CASE_SORTS, CursorError, Order
 from projections.periods import PERIODS, period_key
 
 #: group_by names and the key each has in ``group``.
@@ -54,13 +56,11 @@ GROUP_KEYS = {
     "period": "period",
 }
 SATISFACTIONS = ("satisfied", "basically_satisfied", "dissatisfied")
-CASE_SORTS = {
-    "reported_at": "reported_at",
-    "updated_at": "updated_at",
-    "deadline": "deadline",
-    "support_count": "support_count",
-    "position": "last_position",
-}
+
+
+__all__ = ["AUDIT_FIELDS", "CASE_SORTS", "EVERYTHING", "Filters", "QueryError", "Scope", "audit",
+           "audit_csv", "closure", "figures_csv", "freshness", "list_cases", "percentile",
+           "satisfaction", "steps"]
 
 
 class QueryError(ValueError):
@@ -726,6 +726,7 @@ def list_cases(
     sort: str = "-reported_at",
     limit: int = 50,
     offset: int = 0,
+    after: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The case list (案件列表): filtered, sorted, paginated; ``overdue`` is computed at now.
@@ -734,18 +735,86 @@ def list_cases(
     ``-`` in front for descending; ties are broken by case id. ``text`` is found in the
     title when both are folded alike (``projections.textfold.fold``: NFKC, case folding,
     default-ignorable characters removed). ``from_``/``to`` bound the reported time.
+
+    Rows without a value of the sort key come last in both directions, on both stores
+    (projections/paging.py). Pages: ``after`` (the ``next_after`` of the page before, an
+    opaque cursor of the sort value and id of its last row) gives the rows after it, stable
+    while writers append; ``offset`` jumps to a row number, which shifts when rows are
+    added before it. ``count`` is every row the filters select; ``next_after`` is None on
+    the last page.
     """
     if not 1 <= limit <= 1000:
         raise QueryError("limit must be from 1 to 1000")
     if offset < 0:
         raise QueryError("offset must be 0 or more")
-    descending = sort.startswith("-")
-    column = CASE_SORTS.get(sort.lstrip("-"))
-    if column is None:
-        raise QueryError(f"sort must be one of {', '.join(CASE_SORTS)} (with - for descending)")
+    if after is not None and offset:
+        raise QueryError("give after or offset, not both")
+    try:
+        order = Order.of(sort)
+        cursor = None if after is None else order.read(after)
+    except CursorError as error:
+        raise QueryError(str(error)) from None
+    now_us = us(now if now is not None else cases.clock.now())
+    where = _list_where(cases, scope, now_us, step=step, status=status, resolution=resolution,
+                        compound=compound, community=community, category=category,
+                        channel=channel, overdue=overdue, text=text, from_=from_, to=to)
+    dialect = cases.db.dialect
+    page = _Where()
+    page.parts, page.params = list(where.parts), list(where.params)
+    if cursor is not None:
+        page.add(*_after(order, dialect, *cursor))
+    store.ensure_base(cases.db)
+    with cases.db.transaction() as cur:
+        generation, position = _freshness(cases, cur)
+        table = store.cases_table(cases.db, generation)
+        count = cur.execute(f"SELECT COUNT(*) FROM {table}{where.sql}", where.params).fetchall()
+        rows = cur.execute(
+            "SELECT case_id, version, step, status, resolution, compound_id, community_id, title,"
+            " category, channel, assignee, assignee_role, reported_at, updated_at, closed_at,"
+            " deadline, support_count, reopen_count, last_position,"
+            f" {order.column} AS sort_value FROM {table}{page.sql}{order.order_by(dialect)}"
+            " LIMIT %s OFFSET %s",
+            [*page.params, limit + 1, offset],
+        ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    data = []
+    for r in rows:
+        deadline = r[15]
+        data.append({
+            "id": r[0], "version": r[1], "step": r[2], "status": r[3], "resolution": r[4],
+            "compound_id": r[5], "community_id": r[6], "title": r[7], "category": r[8],
+            "channel": r[9], "assignee": r[10], "assignee_role": r[11],
+            "reported_at": _time(r[12]), "updated_at": _time(r[13]), "closed_at": _time(r[14]),
+            "deadline": _time(deadline), "overdue": deadline is not None and now_us > deadline,
+            "support_count": r[16], "reopen_count": r[17], "position": r[18],
+        })
+    last = rows[-1] if more and rows else None
+    return {"position": position, "head": cases.head_position(), "data": data,
+            "count": int(count[0][0]), "limit": limit, "offset": offset, "after": after,
+            "next_after": None if last is None else order.cursor(last[19], last[0])}
+
+
+def _list_where(
+    cases: Cases,
+    scope: Scope,
+    now_us: int,
+    *,
+    step: str | Sequence[str] | None,
+    status: str | None,
+    resolution: str | Sequence[str] | None,
+    compound: str | Sequence[str] | None,
+    community: str | Sequence[str] | None,
+    category: str | Sequence[str] | None,
+    channel: str | Sequence[str] | None,
+    overdue: bool | None,
+    text: str | None,
+    from_: datetime | None,
+    to: datetime | None,
+) -> _Where:
+    """The case list's filters as SQL (``list_cases`` says what each means)."""
     if status is not None and status not in ("open", "closed"):
         raise QueryError("status must be open or closed")
-    now_us = us(now if now is not None else cases.clock.now())
     where = _Where()
     where.scope(scope)
     where.any_of("step", _as_list(step))
@@ -769,34 +838,12 @@ def list_cases(
         where.add("reported_at >= %s", us(from_))
     if to is not None:
         where.add("reported_at < %s", us(to))
-    direction = "DESC" if descending else "ASC"
-    nulls = " NULLS LAST" if cases.db.dialect == "postgres" else ""
-    order = f" ORDER BY {column} {direction}{nulls}, case_id {direction}"
-    store.ensure_base(cases.db)
-    with cases.db.transaction() as cur:
-        generation, position = _freshness(cases, cur)
-        table = store.cases_table(cases.db, generation)
-        count = cur.execute(f"SELECT COUNT(*) FROM {table}{where.sql}", where.params).fetchall()
-        rows = cur.execute(
-            "SELECT case_id, version, step, status, resolution, compound_id, community_id, title,"
-            " category, channel, assignee, assignee_role, reported_at, updated_at, closed_at,"
-            f" deadline, support_count, reopen_count, last_position FROM {table}{where.sql}"
-            f"{order} LIMIT %s OFFSET %s",
-            [*where.params, limit, offset],
-        ).fetchall()
-    data = []
-    for r in rows:
-        deadline = r[15]
-        data.append({
-            "id": r[0], "version": r[1], "step": r[2], "status": r[3], "resolution": r[4],
-            "compound_id": r[5], "community_id": r[6], "title": r[7], "category": r[8],
-            "channel": r[9], "assignee": r[10], "assignee_role": r[11],
-            "reported_at": _time(r[12]), "updated_at": _time(r[13]), "closed_at": _time(r[14]),
-            "deadline": _time(deadline), "overdue": deadline is not None and now_us > deadline,
-            "support_count": r[16], "reopen_count": r[17], "position": r[18],
-        })
-    return {"position": position, "head": cases.head_position(), "data": data,
-            "count": int(count[0][0]), "limit": limit, "offset": offset}
+    return where
+
+
+def _after(order: Order, dialect: str, value: int | None, case_id: str) -> tuple[Any, ...]:
+    sql, params = order.after(dialect, value, case_id)
+    return (sql, *params)
 
 
 AUDIT_FIELDS = ("position", "case_id", "version", "type", "step_before", "step_after",
@@ -832,7 +879,9 @@ def _audit_dict(row: Sequence[Any]) -> dict[str, Any]:
         "position": row[0], "case_id": row[1], "version": row[2], "type": row[3],
         "step_before": row[4], "step_after": row[5],
         "actor": {"id": row[6], "role": row[7]},
-        "recorded_at": _time(row[8]), "summary": row[9], "prev_hash": row[10], "hash": row[11],
+        # One line, also when stored by a version that let line breaks through.
+        "recorded_at": _time(row[8]), "summary": one_line(row[9]), "prev_hash": row[10],
+        "hash": row[11],
     }
 
 
@@ -905,8 +954,10 @@ def audit_csv(
 
 
 def _csv_line(values: Iterable[Any]) -> str:
+    """One CSV record on one line: every cell of these exports is a one-line value."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    csv.writer(buffer, lineterminator="\n").writerow(
+        ["" if v is None else one_line(v) if isinstance(v, str) else v for v in values])
     return buffer.getvalue()
 
 

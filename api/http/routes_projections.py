@@ -135,17 +135,31 @@ def list_cases(
     sort: Annotated[str, Query(description="reported_at, updated_at, deadline, support_count "
                                "or position; - for descending")] = "-reported_at",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="rows to skip: jumps to a "
+                                 "page, but shifts when cases are added before it")] = 0,
+    after: Annotated[str | None, Query(max_length=400, description="the next_after of the "
+                                       "page before: the rows after it, stable while "
+                                       "writers append")] = None,
     min_position: MinPosition = None,
 ) -> JSONResponse:
     """Cases from the case projection; ``overdue`` is computed now. Answers ``{"data",
-    "count", "limit", "offset", "position", "head"}``."""
+    "count", "limit", "offset", "after", "next_after", "position", "head"}``.
+
+    Order: the sort key, then the case id, both in the direction asked; cases without a
+    value of the key (no deadline) come last either way, on every store. Paging: follow
+    ``next_after`` (an opaque cursor of the last row's sort value and id; null on the last
+    page) with ``?after=``: no case is repeated or skipped while others are reported.
+    ``offset`` jumps to a row number instead and is not stable under concurrent writes.
+    ``count`` is the number of cases the filters select. ``text`` is found in the title
+    when both are folded alike: Unicode NFKC, case folding, invisible (default-ignorable)
+    characters removed, so ``3号楼`` finds ``３号楼`` and ``ärger`` finds ``ÄRGER``."""
     waited = _wait(request, cases, min_position)
     return _answer(_run(
         queries.list_cases, cases, Scope.of(actor), step=_texts(step), status=status,
         resolution=_texts(resolution), compound=_texts(compound), community=_texts(community),
         category=_texts(category), channel=_texts(channel), overdue=overdue, text=text,
         from_=_time("from", from_), to=_time("to", to), sort=sort, limit=limit, offset=offset,
+        after=after,
     ), waited)
 
 
