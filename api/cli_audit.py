@@ -8,7 +8,7 @@ from typing import Any
 
 from api.cli import CommandError, case_id_arg, open_store
 from domain.case import Case
-from domain.summaries import summarise
+from domain.summaries import one_line, summarise
 from domain.verification import ChainReport
 
 
@@ -41,7 +41,7 @@ def run_replay(args: argparse.Namespace) -> int:
     for event, _state in steps:
         out.write(
             f"v{event.version:<4} {event.recorded_at.isoformat(timespec='seconds')}  "
-            f"{event.actor_role}:{event.actor_id}  "
+            f"{event.actor_role}:{one_line(event.actor_id)}  "
             f"{event.step_before or '-'} -> {event.step_after}  "
             f"{event.type}: {summarise(event.type, event.data)}  "
             f"hash {event.hash[:16]}\n"
@@ -49,7 +49,7 @@ def run_replay(args: argparse.Namespace) -> int:
     _event, state = steps[-1]
     out.write(f"\nstate after version {state.version}:\n")
     for key, value in describe(state, app.reporter_of(state)).items():
-        out.write(f"  {key}: {value}\n")
+        out.write(f"  {key}: {one_line(str(value))}\n")
     return 0
 
 

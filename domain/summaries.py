@@ -50,7 +50,14 @@ _SUMMARIES: dict[str, Callable[[Data], str]] = {
 }
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: each line boundary (those of ``str.splitlines``: LF, CR, CR LF,
+    VT, FF, FS, GS, RS, NEL, LINE and PARAGRAPH SEPARATOR) becomes one space."""
+    return " ".join(text.splitlines())
+
+
 def summarise(event_type: str, data: Data) -> str:
-    """A one-line summary (no personal data: the reporter's contact is never shown)."""
-    line = _SUMMARIES[event_type](data)
+    """A one-line summary (no personal data: the reporter's contact is never shown), whatever
+    line breaks its texts hold (titles stored before they were refused, descriptions)."""
+    line = one_line(_SUMMARIES[event_type](data))
     return line if len(line) <= 160 else line[:157] + "..."
