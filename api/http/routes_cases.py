@@ -13,7 +13,7 @@ from api.http.auth import ActorDep, CasesDep, IdempotencyDep
 from api.http.idempotency import Answer
 from api.http.models import EXAMPLES, CaseOut, ProblemReportedData, StreamOut, VerifyOut, wire_data
 from api.http.problems import Problem, not_found
-from api.http.reads import read_case
+from api.http.reads import moment_of, read_case
 from api.http.responses import problems
 from api.http.views import case_out, event_out
 
@@ -78,9 +78,11 @@ def get_case(
         datetime | None, Query(description="State as it was at this time (RFC 3339)")
     ] = None,
 ) -> JSONResponse:
+    """The case now, or a past state (``?version=N``, ``?as_of=T``) judged at its own
+    moment: ``overdue`` at T, or at the time version N was recorded."""
     case = read_case(cases, case_id, actor, version, as_of)
     return JSONResponse(
-        case_out(cases, case, actor).model_dump(mode="json"),
+        case_out(cases, case, actor, moment_of(case, version, as_of)).model_dump(mode="json"),
         headers={"ETag": f'"{case.version}"'},
     )
 
