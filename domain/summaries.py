@@ -12,7 +12,8 @@ _SUMMARIES: dict[str, Callable[[Data], str]] = {
         f"reported [{d['category']}, {d['channel']}] in {d['compound_id']}: {d['title']}"
     ),
     "ReportMerged": lambda d: (
-        "another report of the same problem joined"
+        ("another report of the same problem joined" if d.get("reports", 1) == 1
+         else f"{d['reports']} reports of the same problem joined")
         + (f" (from case {d['source_case_id']})" if d.get("source_case_id") else "")
     ),
     "ProblemCollected": lambda d: f"problem collected as {d['category']}",

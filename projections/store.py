@@ -311,30 +311,7 @@ def write_batch(
 ) -> None:
     """Persist one batch: the changed cases, the new audit rows and the new position
     (``cells``: False while a rebuild defers the figure cells to ``build_cells``)."""
-    if facts:
-        table = cases_table(db, generation)
-        columns = ", ".join(CASE_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
-        upsert = f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
-        if db.dialect == "postgres":
-            # COPY into a per-connection staging table, then one upsert statement.
-            cur.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS proj_cases_stage (LIKE {table})"
-                " ON COMMIT DELETE ROWS"
-            )
-            with cur.raw.copy(f"COPY proj_cases_stage ({columns}) FROM STDIN") as copy:
-                for f in facts:
-                    copy.write_row(_case_row(f))
-            cur.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM proj_cases_stage "
-                + upsert
-            )
-        else:
-            marks = ", ".join(["%s"] * len(CASE_COLUMNS))
-            cur.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({marks}) {upsert}",
-                [_case_row(f) for f in facts],
-            )
+    write_cases(db, cur, generation, facts)
     if audit:
         table = audit_table(db, generation)
         columns = ", ".join(AUDIT_COLUMNS)
@@ -351,6 +328,35 @@ def write_batch(
     if cells and facts and has_cells(db, cur, generation):
         write_cells(db, cur, generation, facts, position)
     set_positions(db, cur, generation, position)
+
+
+def write_cases(db: Database, cur: Cursor, generation: int, facts: Sequence[CaseFacts]) -> None:
+    """Upsert the case rows of these facts (their position is the caller's to write)."""
+    if not facts:
+        return
+    table = cases_table(db, generation)
+    columns = ", ".join(CASE_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
+    upsert = f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
+    if db.dialect == "postgres":
+        # COPY into a per-connection staging table, then one upsert statement.
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS proj_cases_stage (LIKE {table})"
+            " ON COMMIT DELETE ROWS"
+        )
+        with cur.raw.copy(f"COPY proj_cases_stage ({columns}) FROM STDIN") as copy:
+            for f in facts:
+                copy.write_row(_case_row(f))
+        cur.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM proj_cases_stage "
+            + upsert
+        )
+    else:
+        marks = ", ".join(["%s"] * len(CASE_COLUMNS))
+        cur.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) {upsert}",
+            [_case_row(f) for f in facts],
+        )
 
 
 #: (database, generation) pairs known to have, or not to have, a cells table.
