@@ -13,7 +13,7 @@ from __future__ import annotations
 from domain.storage import Cursor, Database
 from projections.textfold import UNICODE_VERSION, fold
 
-#: 1: every ReportMerged adds one; 2: a merged duplicate brings its own count (ADR 0066).
+#: 1: every ReportMerged adds one; 2: a merged duplicate brings its own count (ADR 0062).
 SUPPORT_RULE = 2
 
 

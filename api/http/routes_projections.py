@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.http.auth import ActorDep, CasesDep
+from api.http.conditional import ConditionalRoute
 from api.http.problems import Problem
 from api.http.responses import problems
 from domain.application import Cases
@@ -27,7 +28,7 @@ from projections import queries
 from projections.queries import QueryError, Scope
 from projections.service import ProjectionService
 
-router = APIRouter(tags=["projections"])
+router = APIRouter(tags=["projections"], route_class=ConditionalRoute)
 
 #: The errors these reads answer with.
 _RESPONSES: dict[int | str, dict[str, Any]] = problems(401, 422)
