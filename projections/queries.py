@@ -35,7 +35,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.application import Cases
-from domain.model import WORKING_STEPS, Actor, Resolution
+from domain.catalogue import EVENT_TYPES, Category, Channel
+from domain.model import WORKING_STEPS, Actor, Resolution, Role, Step
 from domain.storage import Cursor
 from domain.summaries import one_line
 from projections import cell_figures, store, textfold
@@ -64,7 +65,36 @@ __all__ = ["AUDIT_FIELDS", "CASE_SORTS", "EVERYTHING", "Filters", "QueryError", 
 
 
 class QueryError(ValueError):
-    """A filter or parameter that cannot be used; the message names it."""
+    """A filter or parameter that cannot be used; the message names it, and for a value
+    outside an enumeration ``field`` and ``allowed`` say which values it takes."""
+
+    def __init__(self, message: str, field: str | None = None,
+                 allowed: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.field = field
+        self.allowed = tuple(allowed)
+
+
+#: The values each enumerated filter takes (from the domain's own enumerations).
+ENUMERATED: dict[str, tuple[str, ...]] = {
+    "step": tuple(s.value for s in Step),
+    "resolution": tuple(r.value for r in Resolution),
+    "category": tuple(c.value for c in Category),
+    "channel": tuple(c.value for c in Channel),
+    "role": tuple(r.value for r in Role),
+    "type": EVENT_TYPES,
+}
+
+
+def _known(field: str, value: str | Sequence[str] | None) -> list[str]:
+    """The values of an enumerated filter, each checked (QueryError listing the allowed)."""
+    values = _as_list(value)
+    allowed = ENUMERATED[field]
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise QueryError(f"{field} {unknown[0]!r} is not one of {', '.join(allowed)}",
+                         field, allowed)
+    return values
 
 
 @dataclass(frozen=True)
@@ -107,9 +137,11 @@ class Filters:
         from_: datetime | None,
         to: datetime | None,
     ) -> Filters:
-        """From the figures' keyword arguments (each a value, several, or None)."""
-        return cls(_as_list(compound), _as_list(community), _as_list(category),
-                   _as_list(channel), from_, to)
+        """From the figures' keyword arguments (each a value, several, or None). Categories
+        and channels must be the catalogue's; compound and community codes select what they
+        match within the reader's scope, nothing when unknown (no hint of what exists)."""
+        return cls(_as_list(compound), _as_list(community), _known("category", category),
+                   _known("channel", channel), from_, to)
 
 
 class _Where:
@@ -201,14 +233,13 @@ def _group_spec(group_by: str | Sequence[str] | None, period: str | None) -> lis
                 continue
             if part not in GROUP_KEYS:
                 raise QueryError(
-                    f"group_by {part!r} is not one of compound, community, category, channel,"
-                    " assignee, period"
-                )
+                    f"group_by {part!r} is not one of {', '.join(GROUP_KEYS)}", "group_by",
+                    tuple(GROUP_KEYS))
             if GROUP_KEYS[part] not in names:
                 names.append(GROUP_KEYS[part])
     if period is not None:
         if period not in PERIODS:
-            raise QueryError(f"period must be one of {', '.join(PERIODS)}")
+            raise QueryError(f"period must be one of {', '.join(PERIODS)}", "period", PERIODS)
         if "period" not in names:
             names.append("period")
     return names
@@ -814,17 +845,17 @@ def _list_where(
 ) -> _Where:
     """The case list's filters as SQL (``list_cases`` says what each means)."""
     if status is not None and status not in ("open", "closed"):
-        raise QueryError("status must be open or closed")
+        raise QueryError("status must be open or closed", "status", ("open", "closed"))
     where = _Where()
     where.scope(scope)
-    where.any_of("step", _as_list(step))
+    where.any_of("step", _known("step", step))
     if status is not None:
         where.add("status = %s", status)
-    where.any_of("resolution", _as_list(resolution))
+    where.any_of("resolution", _known("resolution", resolution))
     where.any_of("compound_id", _as_list(compound))
     where.any_of("community_id", _as_list(community))
-    where.any_of("category", _as_list(category))
-    where.any_of("channel", _as_list(channel))
+    where.any_of("category", _known("category", category))
+    where.any_of("channel", _known("channel", channel))
     if overdue is True:
         where.add("deadline IS NOT NULL AND deadline < %s", now_us)
     elif overdue is False:
@@ -865,8 +896,8 @@ def _audit_where(
         where.add("case_id = %s", str(case_id))
     if actor_id is not None:
         where.add("actor_id = %s", actor_id)
-    where.any_of("actor_role", _as_list(actor_role))
-    where.any_of("type", _as_list(event_type))
+    where.any_of("actor_role", _known("role", actor_role))
+    where.any_of("type", _known("type", event_type))
     if from_ is not None:
         where.add("recorded_at >= %s", us(from_))
     if to is not None:
@@ -935,7 +966,15 @@ def audit_csv(
     page_size: int = 1000,
     **filters: Any,
 ) -> Iterator[str]:
-    """The audit trail as CSV lines (a header row first), read page by page."""
+    """The audit trail as CSV lines (a header row first), read page by page. The filters are
+    checked before the first line (QueryError), so a refusal is never half a download."""
+    _audit_where(scope, **{k: v for k, v in filters.items() if k not in ("after", "limit")})
+    return _audit_lines(cases, scope, page_size, filters)
+
+
+def _audit_lines(
+    cases: Cases, scope: Scope, page_size: int, filters: dict[str, Any]
+) -> Iterator[str]:
     yield _csv_line(AUDIT_FIELDS)
     after = int(filters.pop("after", 0) or 0)
     filters.pop("limit", None)

@@ -108,12 +108,15 @@ def _fresh_headers(payload: dict[str, Any]) -> dict[str, str]:
     return {"X-Projection-Position": str(payload["position"]), "X-Log-Head": str(payload["head"])}
 
 
-def _run(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+def _run(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """The query's answer; a QueryError is 422 ``invalid_query`` (with ``field`` and the
+    ``allowed`` values when an enumerated filter got a value outside them)."""
     try:
-        result: dict[str, Any] = call(*args, **kwargs)
+        return call(*args, **kwargs)
     except QueryError as error:
-        raise Problem(422, "invalid_query", str(error)) from None
-    return result
+        extra: dict[str, Any] = (
+            {"field": error.field, "allowed": list(error.allowed)} if error.field else {})
+        raise Problem(422, "invalid_query", str(error), **extra) from None
 
 
 @router.get("/cases", summary="The case list (案件列表): filtered, sorted, paginated",
@@ -191,7 +194,7 @@ def audit(
     scope = Scope.of(actor)
     if format == "csv":
         fresh = queries.freshness(cases)
-        lines: Iterator[str] = queries.audit_csv(cases, scope, after=after, **filters)
+        lines: Iterator[str] = _run(queries.audit_csv, cases, scope, after=after, **filters)
         return StreamingResponse(
             lines, media_type="text/csv; charset=utf-8",
             headers={**_fresh_headers(fresh), **waited,
