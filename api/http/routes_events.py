@@ -113,6 +113,8 @@ def read_log(
     after: Annotated[int, Query(ge=0, le=2**62, description="Position to read after")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Most events to return")] = 100,
 ) -> LogOut:
+    """Events after ``after`` in log order; ``next_after`` is the position to read after
+    next (stable: positions never move). Tagged for ``If-None-Match`` (304) as every read."""
     limit = min(limit, settings.max_page)
     scopes: ScopeCache = request.app.state.case_scopes
     head = cases.head_position()

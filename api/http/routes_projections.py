@@ -6,6 +6,12 @@ Every answer says how fresh it is: ``position`` (what the projections have proce
 processed position N, for read-your-writes after an append; the answer then comes anyway,
 with ``X-Projection-Reached: true|false`` (and its ``position``) saying whether it includes
 position N. Every read is limited to the reader's scope.
+
+Every 200 carries an ``ETag`` over its exact body for this token; ``If-None-Match`` with it
+answers 304 until anything in the body changes (``Cache-Control: private``, ``Vary:
+Authorization``; api/http/conditional.py). An unknown value of an enumerated filter or
+``group_by`` is 422 ``invalid_query`` naming the ``field`` and the ``allowed`` values; a
+compound or community code unknown or outside the scope selects nothing.
 """
 
 from __future__ import annotations
@@ -184,8 +190,9 @@ def audit(
     format: Format = "json",
     min_position: MinPosition = None,
 ) -> Response:
-    """One row per event in global order; JSON pages (``next_after``) or the whole matching
-    trail as CSV with a header row."""
+    """One row per event in global order; JSON pages (``next_after``: the position to pass
+    as ``after`` for the next page, null on the last) or the whole matching trail as CSV with
+    a header row, one line per event. Tagged for ``If-None-Match`` (304) as every read."""
     waited = _wait(request, cases, min_position)
     filters: dict[str, Any] = {
         "case_id": case_id, "actor_id": actor_id, "actor_role": _texts(role),
