@@ -968,7 +968,8 @@ def audit_csv(
 ) -> Iterator[str]:
     """The audit trail as CSV lines (a header row first), read page by page. The filters are
     checked before the first line (QueryError), so a refusal is never half a download."""
-    _audit_where(scope, **{k: v for k, v in filters.items() if k not in ("after", "limit")})
+    _audit_where(scope, *(filters.get(name) for name in (
+        "case_id", "actor_id", "actor_role", "event_type", "from_", "to")))
     return _audit_lines(cases, scope, page_size, filters)
 
 
