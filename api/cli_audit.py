@@ -37,6 +37,11 @@ def run_replay(args: argparse.Namespace) -> int:
         raise CommandError("--version must be 1 or more")
     app = open_store(args, existing=True)
     steps = app.replay(args.case_id, up_to=args.version)
+    if args.version is not None and steps[-1][0].version < args.version:
+        raise CommandError(
+            f"case {args.case_id} has no version {args.version} (its last is"
+            f" {steps[-1][0].version})"
+        )
     out = sys.stdout
     out.write(f"case {args.case_id}\n")
     for event, _state in steps:

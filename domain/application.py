@@ -36,7 +36,13 @@ from domain.commands import (
 )
 from domain.config import ConfigError, StoreSettings, parse_database_url
 from domain.deadlines import TimeLimits
-from domain.errors import CaseNotFound, OutOfScope, PermissionDenied, VersionConflict
+from domain.errors import (
+    CaseNotFound,
+    InvalidEventData,
+    OutOfScope,
+    PermissionDenied,
+    VersionConflict,
+)
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
 from domain.privacy import SubjectKeys, seal, unseal
@@ -195,6 +201,10 @@ class Cases(StepCommands, Application[UUID]):
         version raises VersionConflict. Without it the event goes on the head, re-decided
         against the newest state if another writer got in first.
         """
+        if event_type == "ReportMerged" and isinstance(data, Mapping) and "reports" in data:
+            raise InvalidEventData(event_type, {
+                "reports": "is counted by the merge (CaseMerged), not given: a report joining"
+                " directly counts one"})
         if event_type == "CaseMerged":
             clean = validate_data(event_type, data)
             return self.merge_case(

@@ -119,7 +119,8 @@ class Case(Aggregate):
         TOPIC = "yishi:Case.ReportMerged"
 
         def evolve(self, case: Case) -> None:
-            case.support_count += 1
+            # As recorded: a merged duplicate's count since ADR 0062, one report before it.
+            case.support_count += int(self.data.get("reports", 1))
 
     class ProblemCollected(Event):
         TOPIC = "yishi:Case.ProblemCollected"
@@ -423,7 +424,9 @@ def merge_cases(
     """Join a duplicate case into the case it repeats (合并重复问题).
 
     The duplicate records CaseMerged and closes as merged; the target records
-    ReportMerged and its support count grows. The caller saves both in one transaction.
+    ReportMerged with ``reports``, the duplicate's own support count (its report and every
+    report merged into it before), and its support count grows by that many
+    (docs/adr/0062-merged-report-counts.md). The caller saves both in one transaction.
     """
     if duplicate.id == target.id:
         raise RuleViolated("CaseMerged", duplicate.step, "a case cannot be merged into itself")
@@ -435,4 +438,5 @@ def merge_cases(
         )
     extra = {"note": note} if note else {}
     duplicate.record("CaseMerged", {"into_case_id": str(target.id), **extra}, actor, at)
-    target.record("ReportMerged", {"source_case_id": str(duplicate.id), **extra}, actor, at)
+    joined = {"source_case_id": str(duplicate.id), "reports": duplicate.support_count}
+    target.record("ReportMerged", {**joined, **extra}, actor, at)

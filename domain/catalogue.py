@@ -136,6 +136,11 @@ CATALOGUE: dict[str, dict[str, Field]] = {
             Kind.UUID, "The duplicate case that joined this one", required=False
         ),
         "note": text("How the report joins this case", required=False),
+        "reports": integer(
+            "How many reports join: the merged duplicate's own support count, set by the merge"
+            " (CaseMerged), never by a client; events stored without it count one",
+            minimum=1, maximum=1_000_000, required=False,
+        ),
     },
     "ProblemCollected": {
         "category": choice("Confirmed category", _choices(Category)),

@@ -12,7 +12,8 @@ _SUMMARIES: dict[str, Callable[[Data], str]] = {
         f"reported [{d['category']}, {d['channel']}] in {d['compound_id']}: {d['title']}"
     ),
     "ReportMerged": lambda d: (
-        "another report of the same problem joined"
+        ("another report of the same problem joined" if d.get("reports", 1) == 1
+         else f"{d['reports']} reports of the same problem joined")
         + (f" (from case {d['source_case_id']})" if d.get("source_case_id") else "")
     ),
     "ProblemCollected": lambda d: f"problem collected as {d['category']}",
@@ -50,7 +51,14 @@ _SUMMARIES: dict[str, Callable[[Data], str]] = {
 }
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: each line boundary (those of ``str.splitlines``: LF, CR, CR LF,
+    VT, FF, FS, GS, RS, NEL, LINE and PARAGRAPH SEPARATOR) becomes one space."""
+    return " ".join(text.splitlines())
+
+
 def summarise(event_type: str, data: Data) -> str:
-    """A one-line summary (no personal data: the reporter's contact is never shown)."""
-    line = _SUMMARIES[event_type](data)
+    """A one-line summary (no personal data: the reporter's contact is never shown), whatever
+    line breaks its texts hold (titles stored before they were refused, descriptions)."""
+    line = one_line(_SUMMARIES[event_type](data))
     return line if len(line) <= 160 else line[:157] + "..."

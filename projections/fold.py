@@ -132,6 +132,8 @@ class CaseFacts:
     deadline: int | None = None
     first_response_at: int | None = None
     reopen_count: int = 0
+    #: The case this one was merged into (CaseMerged), if any.
+    merged_into: str | None = None
     closures: list[list[Any]] = field(default_factory=list)
     visits: list[list[Any]] = field(default_factory=list)
     loops: list[list[Any]] = field(default_factory=list)
@@ -179,10 +181,27 @@ def _deadline(facts: CaseFacts, limits: TimeLimits) -> int | None:
     return None if deadline is None else us(deadline)
 
 
+def joined_case(event: EventView) -> str | None:
+    """The merged duplicate whose facts a ReportMerged stored without ``reports`` needs (its
+    count is the duplicate's, ADR 0062); None for every other event."""
+    if event.type == "ReportMerged" and "reports" not in event.data:
+        source = event.data.get("source_case_id")
+        return str(source) if source else None
+    return None
+
+
 def apply_event(
-    facts: CaseFacts | None, event: EventView, position: int, limits: TimeLimits
+    facts: CaseFacts | None,
+    event: EventView,
+    position: int,
+    limits: TimeLimits,
+    joined: CaseFacts | None = None,
 ) -> CaseFacts:
-    """The facts about a case after one more of its events (a pure fold step)."""
+    """The facts about a case after one more of its events (a pure fold step).
+
+    ``joined``: for a ReportMerged stored without ``reports``, the facts of the case it
+    names (``joined_case``), as they stood when it was merged.
+    """
     kind = event.type
     data = event.data
     at = us(event.timestamp)
@@ -213,6 +232,8 @@ def apply_event(
     if facts.first_response_at is None and event.actor_role != "resident":
         facts.first_response_at = at
 
+    if kind == "ReportMerged":
+        facts.support_count += _reports(facts, data, joined)
     deadline_inputs_changed = _apply_data(facts, kind, data, at)
     loop = loop_kind(kind, data)
     if loop is not None:
@@ -240,8 +261,8 @@ def apply_event(
 def _apply_data(facts: CaseFacts, kind: str, data: dict[str, Any], at: int) -> bool:
     """What the event's data changes in the facts; True when the deadline may change."""
     deadline_inputs_changed = False
-    if kind == "ReportMerged":
-        facts.support_count += 1
+    if kind == "CaseMerged":
+        facts.merged_into = str(data["into_case_id"])
     elif kind == "ProblemCollected":
         facts.category = data["category"]
     elif kind == "DecisionPublished":
@@ -264,6 +285,17 @@ def _apply_data(facts: CaseFacts, kind: str, data: dict[str, Any], at: int) -> b
         if facts.closures:
             facts.closures[-1][1] = at
     return deadline_inputs_changed
+
+
+def _reports(facts: CaseFacts, data: dict[str, Any], joined: CaseFacts | None) -> int:
+    """How many reports a ReportMerged brings: ``reports`` as recorded; for one stored
+    before that field, the duplicate's own count when it was merged into this case (an
+    existing chain a -> b -> c counts three), else one (a report joined directly)."""
+    if "reports" in data:
+        return int(data["reports"])
+    if joined is not None and joined.merged_into == facts.case_id:
+        return joined.support_count
+    return 1
 
 
 #: The resolution of a closing event whose data does not name one (as the aggregate does).

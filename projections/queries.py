@@ -35,10 +35,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.application import Cases
-from domain.model import WORKING_STEPS, Actor, Resolution
+from domain.catalogue import EVENT_TYPES, Category, Channel
+from domain.model import WORKING_STEPS, Actor, Resolution, Role, Step
 from domain.storage import Cursor
-from projections import cell_figures, store
+from domain.summaries import one_line
+from projections import cell_figures, store, textfold
 from projections.fold import LOOP_KINDS, from_us, us
+from projections.paging import CASE_SORTS, CursorError, Order
 from projections.periods import PERIODS, period_key
 
 #: group_by names and the key each has in ``group``.
@@ -54,17 +57,44 @@ GROUP_KEYS = {
     "period": "period",
 }
 SATISFACTIONS = ("satisfied", "basically_satisfied", "dissatisfied")
-CASE_SORTS = {
-    "reported_at": "reported_at",
-    "updated_at": "updated_at",
-    "deadline": "deadline",
-    "support_count": "support_count",
-    "position": "last_position",
-}
+
+
+__all__ = ["AUDIT_FIELDS", "CASE_SORTS", "EVERYTHING", "Filters", "QueryError", "Scope", "audit",
+           "audit_csv", "closure", "figures_csv", "freshness", "list_cases", "percentile",
+           "satisfaction", "steps"]
 
 
 class QueryError(ValueError):
-    """A filter or parameter that cannot be used; the message names it."""
+    """A filter or parameter that cannot be used; the message names it, and for a value
+    outside an enumeration ``field`` and ``allowed`` say which values it takes."""
+
+    def __init__(self, message: str, field: str | None = None,
+                 allowed: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.field = field
+        self.allowed = tuple(allowed)
+
+
+#: The values each enumerated filter takes (from the domain's own enumerations).
+ENUMERATED: dict[str, tuple[str, ...]] = {
+    "step": tuple(s.value for s in Step),
+    "resolution": tuple(r.value for r in Resolution),
+    "category": tuple(c.value for c in Category),
+    "channel": tuple(c.value for c in Channel),
+    "role": tuple(r.value for r in Role),
+    "type": EVENT_TYPES,
+}
+
+
+def _known(field: str, value: str | Sequence[str] | None) -> list[str]:
+    """The values of an enumerated filter, each checked (QueryError listing the allowed)."""
+    values = _as_list(value)
+    allowed = ENUMERATED[field]
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise QueryError(f"{field} {unknown[0]!r} is not one of {', '.join(allowed)}",
+                         field, allowed)
+    return values
 
 
 @dataclass(frozen=True)
@@ -107,9 +137,11 @@ class Filters:
         from_: datetime | None,
         to: datetime | None,
     ) -> Filters:
-        """From the figures' keyword arguments (each a value, several, or None)."""
-        return cls(_as_list(compound), _as_list(community), _as_list(category),
-                   _as_list(channel), from_, to)
+        """From the figures' keyword arguments (each a value, several, or None). Categories
+        and channels must be the catalogue's; compound and community codes select what they
+        match within the reader's scope, nothing when unknown (no hint of what exists)."""
+        return cls(_as_list(compound), _as_list(community), _known("category", category),
+                   _known("channel", channel), from_, to)
 
 
 class _Where:
@@ -201,14 +233,13 @@ def _group_spec(group_by: str | Sequence[str] | None, period: str | None) -> lis
                 continue
             if part not in GROUP_KEYS:
                 raise QueryError(
-                    f"group_by {part!r} is not one of compound, community, category, channel,"
-                    " assignee, period"
-                )
+                    f"group_by {part!r} is not one of {', '.join(GROUP_KEYS)}", "group_by",
+                    tuple(GROUP_KEYS))
             if GROUP_KEYS[part] not in names:
                 names.append(GROUP_KEYS[part])
     if period is not None:
         if period not in PERIODS:
-            raise QueryError(f"period must be one of {', '.join(PERIODS)}")
+            raise QueryError(f"period must be one of {', '.join(PERIODS)}", "period", PERIODS)
         if "period" not in names:
             names.append("period")
     return names
@@ -726,49 +757,43 @@ def list_cases(
     sort: str = "-reported_at",
     limit: int = 50,
     offset: int = 0,
+    after: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The case list (案件列表): filtered, sorted, paginated; ``overdue`` is computed at now.
 
     ``sort`` is a column (reported_at, updated_at, deadline, support_count, position),
-    ``-`` in front for descending; ties are broken by case id. ``text`` matches the title,
-    case-insensitively. ``from_``/``to`` bound the reported time.
+    ``-`` in front for descending; ties are broken by case id. ``text`` is found in the
+    title when both are folded alike (``projections.textfold.fold``: NFKC, case folding,
+    default-ignorable characters removed). ``from_``/``to`` bound the reported time.
+
+    Rows without a value of the sort key come last in both directions, on both stores
+    (projections/paging.py). Pages: ``after`` (the ``next_after`` of the page before, an
+    opaque cursor of the sort value and id of its last row) gives the rows after it, stable
+    while writers append; ``offset`` jumps to a row number, which shifts when rows are
+    added before it. ``count`` is every row the filters select; ``next_after`` is None on
+    the last page.
     """
     if not 1 <= limit <= 1000:
         raise QueryError("limit must be from 1 to 1000")
     if offset < 0:
         raise QueryError("offset must be 0 or more")
-    descending = sort.startswith("-")
-    column = CASE_SORTS.get(sort.lstrip("-"))
-    if column is None:
-        raise QueryError(f"sort must be one of {', '.join(CASE_SORTS)} (with - for descending)")
-    if status is not None and status not in ("open", "closed"):
-        raise QueryError("status must be open or closed")
+    if after is not None and offset:
+        raise QueryError("give after or offset, not both")
+    try:
+        order = Order.of(sort)
+        cursor = None if after is None else order.read(after)
+    except CursorError as error:
+        raise QueryError(str(error)) from None
     now_us = us(now if now is not None else cases.clock.now())
-    where = _Where()
-    where.scope(scope)
-    where.any_of("step", _as_list(step))
-    if status is not None:
-        where.add("status = %s", status)
-    where.any_of("resolution", _as_list(resolution))
-    where.any_of("compound_id", _as_list(compound))
-    where.any_of("community_id", _as_list(community))
-    where.any_of("category", _as_list(category))
-    where.any_of("channel", _as_list(channel))
-    if overdue is True:
-        where.add("deadline IS NOT NULL AND deadline < %s", now_us)
-    elif overdue is False:
-        where.add("(deadline IS NULL OR deadline >= %s)", now_us)
-    if text:
-        escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.add("LOWER(title) LIKE %s ESCAPE '\\'", f"%{escaped}%")
-    if from_ is not None:
-        where.add("reported_at >= %s", us(from_))
-    if to is not None:
-        where.add("reported_at < %s", us(to))
-    direction = "DESC" if descending else "ASC"
-    nulls = " NULLS LAST" if cases.db.dialect == "postgres" else ""
-    order = f" ORDER BY {column} {direction}{nulls}, case_id {direction}"
+    where = _list_where(cases, scope, now_us, step=step, status=status, resolution=resolution,
+                        compound=compound, community=community, category=category,
+                        channel=channel, overdue=overdue, text=text, from_=from_, to=to)
+    dialect = cases.db.dialect
+    page = _Where()
+    page.parts, page.params = list(where.parts), list(where.params)
+    if cursor is not None:
+        page.add(*_after(order, dialect, *cursor))
     store.ensure_base(cases.db)
     with cases.db.transaction() as cur:
         generation, position = _freshness(cases, cur)
@@ -777,10 +802,13 @@ def list_cases(
         rows = cur.execute(
             "SELECT case_id, version, step, status, resolution, compound_id, community_id, title,"
             " category, channel, assignee, assignee_role, reported_at, updated_at, closed_at,"
-            f" deadline, support_count, reopen_count, last_position FROM {table}{where.sql}"
-            f"{order} LIMIT %s OFFSET %s",
-            [*where.params, limit, offset],
+            " deadline, support_count, reopen_count, last_position,"
+            f" {order.column} AS sort_value FROM {table}{page.sql}{order.order_by(dialect)}"
+            " LIMIT %s OFFSET %s",
+            [*page.params, limit + 1, offset],
         ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
     data = []
     for r in rows:
         deadline = r[15]
@@ -792,8 +820,61 @@ def list_cases(
             "deadline": _time(deadline), "overdue": deadline is not None and now_us > deadline,
             "support_count": r[16], "reopen_count": r[17], "position": r[18],
         })
+    last = rows[-1] if more and rows else None
     return {"position": position, "head": cases.head_position(), "data": data,
-            "count": int(count[0][0]), "limit": limit, "offset": offset}
+            "count": int(count[0][0]), "limit": limit, "offset": offset, "after": after,
+            "next_after": None if last is None else order.cursor(last[19], last[0])}
+
+
+def _list_where(
+    cases: Cases,
+    scope: Scope,
+    now_us: int,
+    *,
+    step: str | Sequence[str] | None,
+    status: str | None,
+    resolution: str | Sequence[str] | None,
+    compound: str | Sequence[str] | None,
+    community: str | Sequence[str] | None,
+    category: str | Sequence[str] | None,
+    channel: str | Sequence[str] | None,
+    overdue: bool | None,
+    text: str | None,
+    from_: datetime | None,
+    to: datetime | None,
+) -> _Where:
+    """The case list's filters as SQL (``list_cases`` says what each means)."""
+    if status is not None and status not in ("open", "closed"):
+        raise QueryError("status must be open or closed", "status", ("open", "closed"))
+    where = _Where()
+    where.scope(scope)
+    where.any_of("step", _known("step", step))
+    if status is not None:
+        where.add("status = %s", status)
+    where.any_of("resolution", _known("resolution", resolution))
+    where.any_of("compound_id", _as_list(compound))
+    where.any_of("community_id", _as_list(community))
+    where.any_of("category", _known("category", category))
+    where.any_of("channel", _known("channel", channel))
+    if overdue is True:
+        where.add("deadline IS NOT NULL AND deadline < %s", now_us)
+    elif overdue is False:
+        where.add("(deadline IS NULL OR deadline >= %s)", now_us)
+    needle = textfold.fold(text) if text else ""
+    if needle:
+        # The stored fold contains the query's: code point for code point on both stores.
+        find = "strpos" if cases.db.dialect == "postgres" else "instr"
+        where.add(f"{find}(title_folded, %s) > 0", needle)
+    if from_ is not None:
+        where.add("reported_at >= %s", us(from_))
+    if to is not None:
+        where.add("reported_at < %s", us(to))
+    return where
+
+
+def _after(order: Order, dialect: str, value: int | None, case_id: str) -> tuple[Any, ...]:
+    sql, params = order.after(dialect, value, case_id)
+    return (sql, *params)
 
 
 AUDIT_FIELDS = ("position", "case_id", "version", "type", "step_before", "step_after",
@@ -815,8 +896,8 @@ def _audit_where(
         where.add("case_id = %s", str(case_id))
     if actor_id is not None:
         where.add("actor_id = %s", actor_id)
-    where.any_of("actor_role", _as_list(actor_role))
-    where.any_of("type", _as_list(event_type))
+    where.any_of("actor_role", _known("role", actor_role))
+    where.any_of("type", _known("type", event_type))
     if from_ is not None:
         where.add("recorded_at >= %s", us(from_))
     if to is not None:
@@ -829,7 +910,9 @@ def _audit_dict(row: Sequence[Any]) -> dict[str, Any]:
         "position": row[0], "case_id": row[1], "version": row[2], "type": row[3],
         "step_before": row[4], "step_after": row[5],
         "actor": {"id": row[6], "role": row[7]},
-        "recorded_at": _time(row[8]), "summary": row[9], "prev_hash": row[10], "hash": row[11],
+        # One line, also when stored by a version that let line breaks through.
+        "recorded_at": _time(row[8]), "summary": one_line(row[9]), "prev_hash": row[10],
+        "hash": row[11],
     }
 
 
@@ -883,7 +966,16 @@ def audit_csv(
     page_size: int = 1000,
     **filters: Any,
 ) -> Iterator[str]:
-    """The audit trail as CSV lines (a header row first), read page by page."""
+    """The audit trail as CSV lines (a header row first), read page by page. The filters are
+    checked before the first line (QueryError), so a refusal is never half a download."""
+    _audit_where(scope, *(filters.get(name) for name in (
+        "case_id", "actor_id", "actor_role", "event_type", "from_", "to")))
+    return _audit_lines(cases, scope, page_size, filters)
+
+
+def _audit_lines(
+    cases: Cases, scope: Scope, page_size: int, filters: dict[str, Any]
+) -> Iterator[str]:
     yield _csv_line(AUDIT_FIELDS)
     after = int(filters.pop("after", 0) or 0)
     filters.pop("limit", None)
@@ -902,8 +994,10 @@ def audit_csv(
 
 
 def _csv_line(values: Iterable[Any]) -> str:
+    """One CSV record on one line: every cell of these exports is a one-line value."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    csv.writer(buffer, lineterminator="\n").writerow(
+        ["" if v is None else one_line(v) if isinstance(v, str) else v for v in values])
     return buffer.getvalue()
 
 

@@ -25,8 +25,15 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 
 from domain.application import Cases
 from domain.case import Case
-from projections import store
-from projections.fold import AuditRow, CaseFacts, EventView, apply_event, audit_row
+from projections import migrate, store
+from projections.fold import (
+    AuditRow,
+    CaseFacts,
+    EventView,
+    apply_event,
+    audit_row,
+    joined_case,
+)
 
 #: The catalogue name of each case event, by its stored topic (the topics are explicit).
 TOPIC_NAMES: dict[str, str] = {
@@ -82,6 +89,8 @@ class Runner:
         self._executor: ThreadPoolExecutor | None = None
         self._ahead: tuple[int, Future[_Read]] | None = None
         store.ensure_base(self.db)
+        # A generation projected under the old support rule is recounted before any batch.
+        migrate.recount_support(cases, self._target())
 
     def facts_in_memory(self) -> dict[str, CaseFacts]:
         """The facts a rebuild keeps in memory (as written), by case id."""
@@ -166,12 +175,20 @@ class Runner:
                 known.update(store.load_facts(self.db, cur, generation, evicted))
         else:
             known = store.load_facts(self.db, cur, generation, ids)
+        # Merged duplicates named by ReportMerged events stored without their count.
+        joined_ids = {j for _p, e in decoded if (j := joined_case(e)) is not None}
+        if missing := joined_ids - known.keys():
+            if self.keep_facts:
+                known.update({i: self._memory[i] for i in missing if i in self._memory})
+                missing -= known.keys()
+            known.update(store.load_facts(self.db, cur, generation, missing))
         limits = self.cases.limits
         changed: dict[str, CaseFacts] = {}
         audit: list[AuditRow] = []
         for position, event in decoded:
             case_id = event.originator_id
-            facts = apply_event(known.get(case_id), event, position, limits)
+            joined = known.get(j) if (j := joined_case(event)) is not None else None
+            facts = apply_event(known.get(case_id), event, position, limits, joined)
             known[case_id] = facts
             changed[case_id] = facts
             audit.append(audit_row(event, position, facts))

@@ -14,6 +14,7 @@ locked first: a batch is applied exactly once, also with two runners or after a 
 
 from __future__ import annotations
 
+import functools
 import json
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,8 +23,10 @@ from typing import Any
 import orjson
 
 from domain.storage import Cursor, Database
+from projections import shape
 from projections.cells import Cell, cell_changes
 from projections.fold import AUDIT_COLUMNS, LIST_FIELDS, AuditRow, CaseFacts
+from projections.textfold import fold
 
 PROJECTIONS: tuple[str, ...] = ("cases", "audit")
 
@@ -32,6 +35,7 @@ CASE_COLUMNS: tuple[str, ...] = (
     "category", "channel", "title", "assignee", "assignee_role", "reported_at", "updated_at",
     "closed_at", "step_entered_at", "deadline", "support_count", "reopen_count",
     "first_response_at", "last_position", "closures", "visits", "loops", "ratings", "state",
+    "title_folded",
 )
 
 
@@ -90,10 +94,16 @@ def _create_base(db: Database) -> int:
             f"NULL, projection TEXT NOT NULL, position {big} NOT NULL, "
             "PRIMARY KEY (generation, projection))"
         )
+        shape.create_table(db, cur)
         row = cur.execute(
             f"SELECT generation FROM {db.table('proj_generation')} WHERE id = 1"
         ).fetchone()
         if row is not None:
+            generations = cur.execute(
+                f"SELECT DISTINCT generation FROM {db.table('proj_tracking')}"
+            ).fetchall()
+            for (generation,) in generations:
+                shape.upgrade_text(db, cur, int(generation), cases_table(db, int(generation)))
             return int(row[0])
         _create_generation(db, cur, 1)
         cur.execute(f"INSERT INTO {db.table('proj_generation')} VALUES (1, 1)")
@@ -115,7 +125,7 @@ def _create_generation(
         f" step_entered_at {big} NOT NULL, deadline {big}, support_count INTEGER NOT NULL,"
         f" reopen_count INTEGER NOT NULL, first_response_at {big}, last_position {big} NOT NULL,"
         " closures TEXT NOT NULL, visits TEXT NOT NULL, loops TEXT NOT NULL,"
-        " ratings TEXT NOT NULL, state TEXT NOT NULL)"
+        " ratings TEXT NOT NULL, state TEXT NOT NULL, title_folded TEXT NOT NULL)"
     )
     cur.execute(
         f"CREATE TABLE IF NOT EXISTS {audit} (position {big} PRIMARY KEY, case_id TEXT NOT NULL,"
@@ -138,6 +148,7 @@ def _create_generation(
             cur.execute(f"ALTER TABLE {cells} ALTER COLUMN {column} SET STORAGE EXTERNAL")
     if indexes:
         create_indexes(db, cur, generation)
+    shape.record(db, cur, generation)
     for projection in PROJECTIONS:
         cur.execute(
             f"INSERT INTO {db.table('proj_tracking')} (generation, projection, position) "
@@ -210,6 +221,7 @@ def drop_generation(db: Database, cur: Cursor, generation: int) -> None:
     cur.execute(f"DROP TABLE IF EXISTS {cells_table(db, generation)}")
     cur.execute(f"DROP TABLE IF EXISTS {cases_table(db, generation)}")
     cur.execute(f"DROP TABLE IF EXISTS {audit_table(db, generation)}")
+    shape.forget(db, cur, generation)
     cur.execute(
         f"DELETE FROM {db.table('proj_tracking')} WHERE generation = %s", (generation,)
     )
@@ -289,8 +301,15 @@ def _case_row(facts: CaseFacts) -> tuple[Any, ...]:
         facts.closed_at, facts.step_entered_at, facts.deadline, facts.support_count,
         facts.reopen_count, facts.first_response_at, facts.last_position,
         _json(facts.closures), _json(facts.visits), _json(facts.loops), _json(facts.ratings),
-        _json(facts.to_state()),
+        _json(facts.to_state()), _folded(facts.title),
     )
+
+
+@functools.lru_cache(maxsize=16_384)
+def _folded(title: str) -> str:
+    """A title's fold, remembered: a case's row is written once per batch that touches it,
+    its title never changes, and folding costs some 4 us (a rebuild's hot path)."""
+    return fold(title)
 
 
 def _json(value: Any) -> str:
@@ -313,30 +332,7 @@ def write_batch(
 ) -> None:
     """Persist one batch: the changed cases, the new audit rows and the new position
     (``cells``: False while a rebuild defers the figure cells to ``build_cells``)."""
-    if facts:
-        table = cases_table(db, generation)
-        columns = ", ".join(CASE_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
-        upsert = f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
-        if db.dialect == "postgres":
-            # COPY into a per-connection staging table, then one upsert statement.
-            cur.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS proj_cases_stage (LIKE {table})"
-                " ON COMMIT DELETE ROWS"
-            )
-            with cur.raw.copy(f"COPY proj_cases_stage ({columns}) FROM STDIN") as copy:
-                for f in facts:
-                    copy.write_row(_case_row(f))
-            cur.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM proj_cases_stage "
-                + upsert
-            )
-        else:
-            marks = ", ".join(["%s"] * len(CASE_COLUMNS))
-            cur.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({marks}) {upsert}",
-                [_case_row(f) for f in facts],
-            )
+    write_cases(db, cur, generation, facts)
     if audit:
         table = audit_table(db, generation)
         columns = ", ".join(AUDIT_COLUMNS)
@@ -353,6 +349,35 @@ def write_batch(
     if cells and facts and has_cells(db, cur, generation):
         write_cells(db, cur, generation, facts, position)
     set_positions(db, cur, generation, position)
+
+
+def write_cases(db: Database, cur: Cursor, generation: int, facts: Sequence[CaseFacts]) -> None:
+    """Upsert the case rows of these facts (their position is the caller's to write)."""
+    if not facts:
+        return
+    table = cases_table(db, generation)
+    columns = ", ".join(CASE_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
+    upsert = f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
+    if db.dialect == "postgres":
+        # COPY into a per-connection staging table, then one upsert statement.
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS proj_cases_stage (LIKE {table})"
+            " ON COMMIT DELETE ROWS"
+        )
+        with cur.raw.copy(f"COPY proj_cases_stage ({columns}) FROM STDIN") as copy:
+            for f in facts:
+                copy.write_row(_case_row(f))
+        cur.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM proj_cases_stage "
+            + upsert
+        )
+    else:
+        marks = ", ".join(["%s"] * len(CASE_COLUMNS))
+        cur.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) {upsert}",
+            [_case_row(f) for f in facts],
+        )
 
 
 #: (database, generation) pairs known to have, or not to have, a cells table.

@@ -1,4 +1,5 @@
-"""Reading a case for one reader: out of scope reads as not found (no existence leak)."""
+"""Reading a case for one reader: out of scope reads as not found (no existence leak), and
+a past state judged at its own moment."""
 
 from __future__ import annotations
 
@@ -40,3 +41,15 @@ def read_case(
         raise Problem(404, "version_not_found", f"case {case_id} has no version {version}",
                       current_version=case.version)
     return case
+
+
+def moment_of(case: Case, version: int | None, as_of: datetime | None) -> datetime | None:
+    """The moment a state read is judged at (``overdue``): ``as_of`` when given; for
+    ``?version=N`` alone, when version N was recorded; None (now) for the current state.
+    So ``GET /cases/{id}?as_of=T`` agrees with ``/stats/steps?as_of=T``."""
+    if as_of is not None:
+        return as_of
+    if version is not None:
+        recorded: datetime = case.modified_on
+        return recorded
+    return None

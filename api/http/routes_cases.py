@@ -10,16 +10,17 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep
+from api.http.conditional import ConditionalRoute
 from api.http.idempotency import Answer, after_commit
 from api.http.models import EXAMPLES, CaseOut, ProblemReportedData, StreamOut, VerifyOut, wire_data
 from api.http.problems import Problem, not_found
-from api.http.reads import read_case
+from api.http.reads import moment_of, read_case
 from api.http.responses import problems
 from api.http.views import case_out, event_out
 from domain.case import Case
 from domain.commands import Command, CommandRow
 
-router = APIRouter(tags=["cases"])
+router = APIRouter(tags=["cases"], route_class=ConditionalRoute)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -86,10 +87,15 @@ def get_case(
         datetime | None, Query(description="State as it was at this time (RFC 3339)")
     ] = None,
 ) -> JSONResponse:
+    """The case now, or a past state (``?version=N``, ``?as_of=T``) judged at its own
+    moment: ``overdue`` at T, or at the time version N was recorded.
+
+    ``ETag`` tags this exact answer for this reader (``If-None-Match`` then answers 304
+    while nothing in it changed, ``overdue`` and the contact included); to append only at
+    this version send ``If-Match: "<version>"`` with the body's ``version``."""
     case = read_case(cases, case_id, actor, version, as_of)
     return JSONResponse(
-        case_out(cases, case, actor).model_dump(mode="json"),
-        headers={"ETag": f'"{case.version}"'},
+        case_out(cases, case, actor, moment_of(case, version, as_of)).model_dump(mode="json"),
     )
 
 

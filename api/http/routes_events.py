@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep, SettingsDep
+from api.http.conditional import ConditionalRoute, versions_matching
 from api.http.idempotency import Answer, after_commit
 from api.http.models import APPEND_EXAMPLES, AppendedOut, AppendEvent, LogOut, wire_data
 from api.http.problems import Problem
@@ -23,23 +24,32 @@ from domain.commands import Command, CommandRow
 from domain.errors import CaseNotFound, VersionConflict
 from domain.model import Actor
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=ConditionalRoute)
 
 IfMatch = Annotated[
     str | None,
-    Header(description='Append only if the case is at this version: "<version>" (乐观锁)',
-           max_length=100),
+    Header(description='Append only if the case is at one of these versions: "<version>", '
+           'a list ("3", "4") or * (乐观锁; RFC 9110 strong comparison: weak tags never match)',
+           max_length=200),
 ]
 
 
-def expected_version(if_match: str | None) -> int | None:
-    """The version an If-Match header names; None for no header or ``*``."""
-    if if_match is None or if_match.strip() == "*":
+def expected_version(
+    cases: Cases, case_id: UUID, actor: Actor, accepted: frozenset[int] | None
+) -> int | None:
+    """The version to append at, when If-Match named ``accepted`` versions: the current one
+    if it is among them (412 ``version_conflict`` otherwise); None without a condition."""
+    if accepted is None:
         return None
-    text = if_match.strip().removeprefix("W/").strip().strip('"')
-    if not text.isdigit() or len(text) > 9:
-        raise Problem(400, "invalid_if_match", 'If-Match must be a version: "<version>"')
-    return int(text)
+    if len(accepted) == 1:
+        return next(iter(accepted))  # the domain compares, atomically with the append
+    current = cases.get_case(case_id, reader=actor).version
+    if current not in accepted:
+        raise Problem(412, "version_conflict",
+                      f"case {case_id} is at version {current}, not one If-Match names",
+                      {"ETag": f'"{current}"'}, expected_versions=sorted(accepted),
+                      current_version=current)
+    return current
 
 
 @router.post(
@@ -63,7 +73,7 @@ def append_event(
 ) -> JSONResponse:
     """Append one event of the domain catalogue. The step, the role and the scope decide;
     a refusal appends nothing. The actor is always the token's, never the body's."""
-    expected = expected_version(if_match)
+    accepted = versions_matching(if_match)
     event_type: str = body.type
     data = wire_data(body.data)
 
@@ -73,6 +83,7 @@ def append_event(
                                      "Location": f"/cases/{case_id}"})
 
     def produce(command: Command) -> Answer:
+        expected = expected_version(cases, case_id, actor, accepted)
         try:
             recorded = cases.record(case_id, event_type, data, actor, expected_version=expected,
                                     command=command)
@@ -90,7 +101,8 @@ def append_event(
         event = cases.history(row.stream_id, up_to=row.version)[-1]
         return answer(event, cases.get_case(row.stream_id, version=row.version))
 
-    same_request = ("POST", f"/cases/{case_id}/events", expected, event_type, data)
+    condition = None if accepted is None else sorted(accepted)
+    same_request = ("POST", f"/cases/{case_id}/events", condition, event_type, data)
     return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay)  # type: ignore[return-value]
 
 
@@ -109,6 +121,8 @@ def read_log(
                                 description="Position to read after")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Most events to return")] = 100,
 ) -> LogOut:
+    """Events after ``after`` in log order; ``next_after`` is the position to read after
+    next (stable: positions never move). Tagged for ``If-None-Match`` (304) as every read."""
     limit = min(limit, settings.max_page)
     scopes: ScopeCache = request.app.state.case_scopes
     head = cases.head_position()

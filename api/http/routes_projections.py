@@ -6,6 +6,12 @@ Every answer says how fresh it is: ``position`` (what the projections have proce
 processed position N, for read-your-writes after an append; the answer then comes anyway,
 with ``X-Projection-Reached: true|false`` (and its ``position``) saying whether it includes
 position N. Every read is limited to the reader's scope.
+
+Every 200 carries an ``ETag`` over its exact body for this token; ``If-None-Match`` with it
+answers 304 until anything in the body changes (``Cache-Control: private``, ``Vary:
+Authorization``; api/http/conditional.py). An unknown value of an enumerated filter or
+``group_by`` is 422 ``invalid_query`` naming the ``field`` and the ``allowed`` values; a
+compound or community code unknown or outside the scope selects nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.http.auth import ActorDep, CasesDep
+from api.http.conditional import ConditionalRoute
 from api.http.problems import Problem
 from api.http.reads import query_time
 from api.http.responses import problems
@@ -29,7 +36,7 @@ from projections import queries
 from projections.queries import QueryError, Scope
 from projections.service import ProjectionService
 
-router = APIRouter(tags=["projections"])
+router = APIRouter(tags=["projections"], route_class=ConditionalRoute)
 
 #: The errors these reads answer with.
 _RESPONSES: dict[int | str, dict[str, Any]] = problems(401, 422)
@@ -107,12 +114,15 @@ def _fresh_headers(payload: dict[str, Any]) -> dict[str, str]:
     return {"X-Projection-Position": str(payload["position"]), "X-Log-Head": str(payload["head"])}
 
 
-def _run(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+def _run(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """The query's answer; a QueryError is 422 ``invalid_query`` (with ``field`` and the
+    ``allowed`` values when an enumerated filter got a value outside them)."""
     try:
-        result: dict[str, Any] = call(*args, **kwargs)
+        return call(*args, **kwargs)
     except QueryError as error:
-        raise Problem(422, "invalid_query", str(error)) from None
-    return result
+        extra: dict[str, Any] = (
+            {"field": error.field, "allowed": list(error.allowed)} if error.field else {})
+        raise Problem(422, "invalid_query", str(error), **extra) from None
 
 
 @router.get("/cases", summary="The case list (案件列表): filtered, sorted, paginated",
@@ -135,17 +145,31 @@ def list_cases(
     sort: Annotated[str, Query(description="reported_at, updated_at, deadline, support_count "
                                "or position; - for descending")] = "-reported_at",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="rows to skip: jumps to a "
+                                 "page, but shifts when cases are added before it")] = 0,
+    after: Annotated[str | None, Query(max_length=400, description="the next_after of the "
+                                       "page before: the rows after it, stable while "
+                                       "writers append")] = None,
     min_position: MinPosition = None,
 ) -> JSONResponse:
     """Cases from the case projection; ``overdue`` is computed now. Answers ``{"data",
-    "count", "limit", "offset", "position", "head"}``."""
+    "count", "limit", "offset", "after", "next_after", "position", "head"}``.
+
+    Order: the sort key, then the case id, both in the direction asked; cases without a
+    value of the key (no deadline) come last either way, on every store. Paging: follow
+    ``next_after`` (an opaque cursor of the last row's sort value and id; null on the last
+    page) with ``?after=``: no case is repeated or skipped while others are reported.
+    ``offset`` jumps to a row number instead and is not stable under concurrent writes.
+    ``count`` is the number of cases the filters select. ``text`` is found in the title
+    when both are folded alike: Unicode NFKC, case folding, invisible (default-ignorable)
+    characters removed, so ``3号楼`` finds ``３号楼`` and ``ärger`` finds ``ÄRGER``."""
     waited = _wait(request, cases, min_position)
     return _answer(_run(
         queries.list_cases, cases, Scope.of(actor), step=_texts(step), status=status,
         resolution=_texts(resolution), compound=_texts(compound), community=_texts(community),
         category=_texts(category), channel=_texts(channel), overdue=overdue, text=text,
         from_=_time("from", from_), to=_time("to", to), sort=sort, limit=limit, offset=offset,
+        after=after,
     ), waited)
 
 
@@ -167,8 +191,9 @@ def audit(
     format: Format = "json",
     min_position: MinPosition = None,
 ) -> Response:
-    """One row per event in global order; JSON pages (``next_after``) or the whole matching
-    trail as CSV with a header row."""
+    """One row per event in global order; JSON pages (``next_after``: the position to pass
+    as ``after`` for the next page, null on the last) or the whole matching trail as CSV with
+    a header row, one line per event. Tagged for ``If-None-Match`` (304) as every read."""
     waited = _wait(request, cases, min_position)
     filters: dict[str, Any] = {
         "case_id": case_id, "actor_id": actor_id, "actor_role": _texts(role),
@@ -177,7 +202,7 @@ def audit(
     scope = Scope.of(actor)
     if format == "csv":
         fresh = queries.freshness(cases)
-        lines: Iterator[str] = queries.audit_csv(cases, scope, after=after, **filters)
+        lines: Iterator[str] = _run(queries.audit_csv, cases, scope, after=after, **filters)
         return StreamingResponse(
             lines, media_type="text/csv; charset=utf-8",
             headers={**_fresh_headers(fresh), **waited,

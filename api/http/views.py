@@ -9,6 +9,7 @@ one table (docs/adr/0013-http-reads.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from api.http.models import ActorOut, AppendedOut, CaseOut, EventOut, Reporter
@@ -49,7 +50,9 @@ def reporter_view(
     )
 
 
-def case_out(cases: Cases, case: Case, reader: Actor) -> CaseOut:
+def case_out(cases: Cases, case: Case, reader: Actor, at: datetime | None = None) -> CaseOut:
+    """The case as ``reader`` may see it; ``overdue`` as it stood at ``at`` (default now: a
+    past state is judged at its own moment, api/http/reads.py ``moment_of``)."""
     ratings: dict[str, int] = {}
     for satisfaction in case.ratings.values():
         ratings[satisfaction] = ratings.get(satisfaction, 0) + 1
@@ -72,7 +75,7 @@ def case_out(cases: Cases, case: Case, reader: Actor) -> CaseOut:
         reported_at=case.reported_at,
         step_entered_at=case.step_entered_at,
         deadline=cases.limits.step_deadline(case),
-        overdue=cases.limits.is_overdue(case, cases.clock.now()),
+        overdue=cases.limits.is_overdue(case, at if at is not None else cases.clock.now()),
         closed_at=case.closed_at,
         support_count=case.support_count,
         topic=case.topic,

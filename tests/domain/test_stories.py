@@ -84,7 +84,7 @@ def test_a_duplicate_report_is_merged_and_both_streams_are_saved_together(
     merged, joined = dup_events[-1], first_events[-1]
     assert (merged.type, joined.type) == ("CaseMerged", "ReportMerged")
     assert merged.data == {"into_case_id": str(first), "note": "同一漏点"}
-    assert joined.data == {"source_case_id": str(duplicate), "note": "同一漏点"}
+    assert joined.data == {"source_case_id": str(duplicate), "reports": 1, "note": "同一漏点"}
     assert merged.recorded_at == joined.recorded_at == clock.now()
     assert merged.position is not None
     assert joined.position is not None

@@ -1,0 +1,23 @@
+"""``yishi replay --version N`` refuses a version beyond the head, as the API does (404)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from api.cli import main
+from domain.application import Cases
+from tests.stories import open_case
+
+
+def test_a_version_beyond_the_head_is_one_line_and_exit_status_2(
+    sqlite_url: str, app_factory: Callable[[str], Cases], capsys: pytest.CaptureFixture[str]
+) -> None:
+    case_id = open_case(app_factory(sqlite_url))
+    status = main(["--database-url", sqlite_url, "replay", str(case_id), "--version", "99"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    assert captured.err == f"yishi: case {case_id} has no version 99 (its last is 1)\n"
+    assert main(["--database-url", sqlite_url, "replay", str(case_id), "--version", "1"]) == 0
