@@ -28,13 +28,16 @@ def app(app_factory: Callable[[str], Cases], durable_url: str) -> Iterator[Cases
 
 
 def faulty(app: Cases, monkeypatch: pytest.MonkeyPatch,
-           fault: Callable[[Insert, tuple[Any, ...], dict[str, Any]], Any]) -> list[int]:
-    """Route the recorder's inserts through ``fault``; returns the calls made."""
+           fault: Callable[[Insert, tuple[Any, ...], dict[str, Any]], Any]) -> list[Any]:
+    """Route the recorder's inserts through ``fault``; returns the calls made, each as the
+    (stream, version) of its events and the ids of its commands."""
     original: Insert = app.recorder.insert_events
-    calls: list[int] = []
+    calls: list[Any] = []
 
     def insert(*args: Any, **kwargs: Any) -> Any:
-        calls.append(len(calls))
+        stored, commands = args[0], kwargs.get("commands", ())
+        calls.append(([(e.originator_id, e.originator_version) for e in stored],
+                      [c.id for c in commands]))
         return fault(original, args, kwargs)
 
     monkeypatch.setattr(app.recorder, "insert_events", insert)
@@ -62,7 +65,10 @@ def test_a_commit_whose_answer_is_lost_is_recorded_once(
     command = Command()
     recorded = app.record(case_id, "CommentAdded", {"text": "once"}, People.community,
                           command=command)
-    assert len(calls) == 2  # the same insert again, never a newly decided one
+    # The same insert again (same events, same command), never a newly decided one.
+    assert len(calls) >= 2
+    assert all(call == calls[0] for call in calls), calls
+    assert calls[0] == ([(case_id, 2)], [command.id])
     assert recorded.event.version == 2
     assert recorded.event.position is not None
     assert comments(app, case_id, "once") == 1
@@ -103,7 +109,8 @@ def test_failures_before_the_commit_are_retried_until_it_is_recorded(
 
     calls = faulty(app, monkeypatch, fail_first)
     app.record(case_id, "CommentAdded", {"text": "retried"}, People.community)
-    assert len(calls) == 4
+    assert len(calls) >= 4
+    assert all(call == calls[0] for call in calls), calls
     assert comments(app, case_id, "retried") == 1
 
 
