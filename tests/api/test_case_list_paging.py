@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from projections.service import ProjectionService
 from tests.api.conftest import LiveServer, make_tokens
 from tests.api.helpers import is_problem, open_case
 
 
+@pytest.mark.parametrize("store", ["sqlite_server", "pg_server"])
 def test_walking_the_case_list_by_cursor_gives_the_whole_list_once(
-    sqlite_server: LiveServer, client_for: Any
+    store: str, request: pytest.FixtureRequest, client_for: Any
 ) -> None:
-    client = client_for(sqlite_server)
-    t = make_tokens(sqlite_server)
+    server: LiveServer = request.getfixturevalue(store)
+    client = client_for(server)
+    t = make_tokens(server)
     for i in range(7):
         open_case(client, t.resident, title=f"路灯不亮 {i}")
-    ProjectionService(sqlite_server.cases).catch_up()
+    ProjectionService(server.cases).catch_up()
     headers = t.auditor.headers
     for sort in ("-reported_at", "deadline", "-support_count"):
         whole = client.get("/cases", params={"sort": sort, "limit": 100},

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
 
 from domain.clock import ManualClock
 from domain.model import Role
@@ -28,11 +29,13 @@ def _append(client: httpx.Client, who: Token, case_id: UUID, if_match: str) -> h
                        headers={**who.headers, "If-Match": if_match})
 
 
+@pytest.mark.parametrize("store", ["sqlite_server", "pg_server"])
 def test_if_match_compares_the_version_strongly_with_lists_and_star(
-    sqlite_server: LiveServer, client_for: Any
+    store: str, request: pytest.FixtureRequest, client_for: Any
 ) -> None:
-    client = client_for(sqlite_server)
-    t = make_tokens(sqlite_server)
+    server: LiveServer = request.getfixturevalue(store)
+    client = client_for(server)
+    t = make_tokens(server)
     case_id = open_case(client, t.resident)
     is_problem(_append(client, t.grid_worker, case_id, 'W/"1"'), 412, "version_conflict")
     is_problem(_append(client, t.grid_worker, case_id, 'W/"1", W/"2"'), 412)
@@ -59,11 +62,13 @@ def _read(client: httpx.Client, who: Token, path: str, tag: str | None = None,
     return client.get(path, params=params, headers=headers)
 
 
+@pytest.mark.parametrize("store", ["sqlite_server", "pg_server"])
 def test_a_case_read_is_not_modified_only_while_its_whole_body_is_the_same(
-    sqlite_server: LiveServer, client_for: Any, clock: ManualClock
+    store: str, request: pytest.FixtureRequest, client_for: Any, clock: ManualClock
 ) -> None:
-    client = client_for(sqlite_server)
-    t = make_tokens(sqlite_server)
+    server: LiveServer = request.getfixturevalue(store)
+    client = client_for(server)
+    t = make_tokens(server)
     case_id = open_case(client, t.resident)
     path = f"/cases/{case_id}"
     first = _read(client, t.community, path)
@@ -98,14 +103,16 @@ def test_a_case_read_is_not_modified_only_while_its_whole_body_is_the_same(
     assert "etag" not in _read(client, t.community, f"/cases/{case_id}", version=9).headers
 
 
+@pytest.mark.parametrize("store", ["sqlite_server", "pg_server"])
 def test_lists_figures_and_logs_answer_304_until_something_in_them_changes(
-    sqlite_server: LiveServer, client_for: Any
+    store: str, request: pytest.FixtureRequest, client_for: Any
 ) -> None:
-    client = client_for(sqlite_server)
-    t = make_tokens(sqlite_server)
-    auditor = make_tokens(sqlite_server).inside[Role.AUDITOR]
+    server: LiveServer = request.getfixturevalue(store)
+    client = client_for(server)
+    t = make_tokens(server)
+    auditor = make_tokens(server).inside[Role.AUDITOR]
     case_id = open_case(client, t.resident)
-    ProjectionService(sqlite_server.cases).catch_up()
+    ProjectionService(server.cases).catch_up()
     reads = [("/cases", {}), ("/audit", {}), ("/stats/closure", {"group_by": "compound"}),
              ("/stats/steps", {}), ("/stats/satisfaction", {}), ("/events", {}),
              (f"/cases/{case_id}/events", {}), (f"/cases/{case_id}/verify", {})]
@@ -116,7 +123,7 @@ def test_lists_figures_and_logs_answer_304_until_something_in_them_changes(
         tags[path] = first.headers["etag"]
         assert _read(client, auditor, path, tags[path], **params).status_code == 304, path
     assert _append(client, t.grid_worker, case_id, "*").status_code == 201
-    ProjectionService(sqlite_server.cases).catch_up()
+    ProjectionService(server.cases).catch_up()
     for path, params in reads:
         assert _read(client, auditor, path, tags[path], **params).status_code == 200, path
     # A CSV of figures the comment did not change is still the same body: 304.

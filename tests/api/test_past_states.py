@@ -28,12 +28,14 @@ def _get(client: httpx.Client, who: Token, path: str, **params: Any) -> httpx.Re
     return client.get(path, params=params, headers=who.headers)
 
 
+@pytest.mark.parametrize("store", ["sqlite_server", "pg_server"])
 def test_a_case_read_an_hour_after_its_report_is_judged_at_the_moment_asked(
-    sqlite_server: LiveServer, client_for: Any, clock: ManualClock
+    store: str, request: pytest.FixtureRequest, client_for: Any, clock: ManualClock
 ) -> None:
-    client = client_for(sqlite_server)
-    auditor = issue(sqlite_server, Role.AUDITOR)
-    resident = issue(sqlite_server, Role.RESIDENT, compounds=["JX"])
+    server: LiveServer = request.getfixturevalue(store)
+    client = client_for(server)
+    auditor = issue(server, Role.AUDITOR)
+    resident = issue(server, Role.RESIDENT, compounds=["JX"])
     case_id = open_case(client, resident)
     reported = clock.now()
     clock.advance(timedelta(days=3))  # collect is due in 2 days: overdue now
@@ -41,7 +43,7 @@ def test_a_case_read_an_hour_after_its_report_is_judged_at_the_moment_asked(
     then = (reported + timedelta(hours=1)).isoformat()
     assert _get(client, auditor, f"/cases/{case_id}", as_of=then).json()["overdue"] is False
     assert _get(client, auditor, f"/cases/{case_id}", version=1).json()["overdue"] is False
-    ProjectionService(sqlite_server.cases).catch_up()
+    ProjectionService(server.cases).catch_up()
     figures = _get(client, auditor, "/stats/steps", as_of=then).json()["steps"]
     assert {s["step"]: s["overdue"] for s in figures}["collect"] == 0
 

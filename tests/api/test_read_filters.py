@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from domain.catalogue import EVENT_TYPES, Category, Channel
 from domain.model import Resolution, Role, Step
@@ -31,13 +32,15 @@ def _get(client: httpx.Client, who: Token, path: str, **params: Any) -> httpx.Re
     return client.get(path, params=params, headers=who.headers)
 
 
+@pytest.mark.parametrize("store", ["sqlite_server", "pg_server"])
 def test_an_unknown_enumerated_value_is_422_listing_the_allowed_ones(
-    sqlite_server: LiveServer, client_for: Any
+    store: str, request: pytest.FixtureRequest, client_for: Any
 ) -> None:
-    client = client_for(sqlite_server)
-    t = make_tokens(sqlite_server)
+    server: LiveServer = request.getfixturevalue(store)
+    client = client_for(server)
+    t = make_tokens(server)
     open_case(client, t.resident)
-    ProjectionService(sqlite_server.cases).catch_up()
+    ProjectionService(server.cases).catch_up()
     for path, name, value, allowed in BAD:
         for params in ({name: value}, {name: f"{allowed[0]},{value}"}, {name: [allowed[0],
                                                                                 value]}):
@@ -55,15 +58,17 @@ def test_an_unknown_enumerated_value_is_422_listing_the_allowed_ones(
         assert "compound" in body["allowed"]
 
 
+@pytest.mark.parametrize("store", ["sqlite_server", "pg_server"])
 def test_a_code_unknown_or_outside_the_scope_selects_nothing_and_tells_nothing(
-    sqlite_server: LiveServer, client_for: Any
+    store: str, request: pytest.FixtureRequest, client_for: Any
 ) -> None:
-    client = client_for(sqlite_server)
-    t = make_tokens(sqlite_server)
+    server: LiveServer = request.getfixturevalue(store)
+    client = client_for(server)
+    t = make_tokens(server)
     open_case(client, t.resident)
     elsewhere = t.outside[Role.RESIDENT]
     open_case(client, elsewhere, compound_id="OTHER", community_id="C9")
-    ProjectionService(sqlite_server.cases).catch_up()
+    ProjectionService(server.cases).catch_up()
     reads = [("/cases", {}), *[(p, {}) for p in FIGURES],
              *[(p, {"group_by": "compound"}) for p in ("/stats/closure", "/stats/satisfaction")]]
     for path, extra in reads:

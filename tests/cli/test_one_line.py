@@ -27,10 +27,13 @@ from tests.legacy import report_unchecked
 BROKEN = "漏水\n3号楼\r\n地库\u2028还在\x85漏\u2029x\x0by\x0cz\x1c\x1d\x1e!"
 
 
+@pytest.mark.parametrize("store", ["sqlite_url", "pg_url"])
 def test_a_stored_title_with_line_breaks_is_one_line_in_every_output(
-    app_factory: Callable[[str], Cases], sqlite_url: str, capsys: pytest.CaptureFixture[str]
+    app_factory: Callable[[str], Cases], store: str, request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    app = app_factory(sqlite_url)
+    url: str = request.getfixturevalue(store)
+    app = app_factory(url)
     case_id = uuid4()
     report_unchecked(app, case_id, report_data(title=BROKEN), People.grid)
     app.add_comment(case_id, People.grid, text="first line\nsecond line")
@@ -46,7 +49,7 @@ def test_a_stored_title_with_line_breaks_is_one_line_in_every_output(
     assert len(exported.splitlines()) == 3  # the header and one line per event
     assert len(list(csv.reader(io.StringIO(exported)))) == 3
 
-    assert main(["--database-url", sqlite_url, "replay", str(case_id)]) == 0
+    assert main(["--database-url", url, "replay", str(case_id)]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert len([line for line in lines if line.startswith("v")]) == 2

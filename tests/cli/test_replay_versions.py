@@ -11,13 +11,16 @@ from domain.application import Cases
 from tests.stories import open_case
 
 
+@pytest.mark.parametrize("store", ["sqlite_url", "pg_url"])
 def test_a_version_beyond_the_head_is_one_line_and_exit_status_2(
-    sqlite_url: str, app_factory: Callable[[str], Cases], capsys: pytest.CaptureFixture[str]
+    store: str, request: pytest.FixtureRequest, app_factory: Callable[[str], Cases],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    case_id = open_case(app_factory(sqlite_url))
-    status = main(["--database-url", sqlite_url, "replay", str(case_id), "--version", "99"])
+    url: str = request.getfixturevalue(store)
+    case_id = open_case(app_factory(url))
+    status = main(["--database-url", url, "replay", str(case_id), "--version", "99"])
     captured = capsys.readouterr()
     assert status == 2
     assert captured.out == ""
     assert captured.err == f"yishi: case {case_id} has no version 99 (its last is 1)\n"
-    assert main(["--database-url", sqlite_url, "replay", str(case_id), "--version", "1"]) == 0
+    assert main(["--database-url", url, "replay", str(case_id), "--version", "1"]) == 0

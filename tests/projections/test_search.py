@@ -104,10 +104,11 @@ def test_the_fold_is_nfkc_case_folded_without_default_ignorables() -> None:
     assert fold("e\u200b\u0301") == "e\u0301"  # no accent composed across an invisible
 
 
+@pytest.mark.parametrize("url", ["sqlite_url", "pg_url"])
 def test_a_generation_folded_by_other_unicode_tables_or_none_is_folded_again(
-    app_factory: Callable[[str], Cases], sqlite_url: str
+    app_factory: Callable[[str], Cases], url: str, request: pytest.FixtureRequest
 ) -> None:
-    app = app_factory(sqlite_url)
+    app = app_factory(request.getfixturevalue(url))
     case_id = _report(app, "Ｂ栋电梯坏了")
     generation = store.current_generation(app.db)
     table = store.cases_table(app.db, generation)
@@ -120,7 +121,7 @@ def test_a_generation_folded_by_other_unicode_tables_or_none_is_folded_again(
     # Folded under other tables: folded again on the next start.
     with app.db.transaction() as cur:
         cur.execute(f"UPDATE {table} SET title_folded = 'stale'")
-        cur.execute("UPDATE proj_shape SET unicode = '13.0.0'")
+        cur.execute(f"UPDATE {app.db.table('proj_shape')} SET unicode = '13.0.0'")
     store._READY.discard(app.db)
     assert _finds(app, "b栋", case_id)
     with app.db.transaction() as cur:
