@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep, SettingsDep
 from api.http.idempotency import Answer
-from api.http.models import APPEND_EXAMPLES, AppendEvent, LogOut, wire_data
+from api.http.models import APPEND_EXAMPLES, AppendedOut, AppendEvent, LogOut, wire_data
 from api.http.problems import Problem
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
@@ -46,12 +46,7 @@ def expected_version(if_match: str | None) -> int | None:
     response_model=None,
     summary="Append an event to a case (记录事件)",
     responses={
-        201: {
-            "description": "The appended event and the case's new step",
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/AppendedOut"}}
-            },
-        },
+        201: {"model": AppendedOut, "description": "The appended event and the case's new step"},
         **problems(400, 401, 403, 404, 409, 412, 413, 422),
     },
 )

@@ -12,6 +12,7 @@ Chinese detail; ``TITLES`` each HTTP status its title.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 M = tuple[str, str]
@@ -29,7 +30,7 @@ _PAGE: dict[str, M] = {
     "nav.skip": ("跳到正文", "Skip to content"),
     "login.title": ("登录议事看板", "Log in to the yishi dashboard"),
     "login.token": ("令牌", "Token"),
-    "login.help": ("粘贴管理员发给您的令牌(以 yst_ 开头)。登录保持 8 小时,关闭浏览器后仍有效,"
+    "login.help": ("粘贴管理员发给您的令牌（以 yst_ 开头）。登录保持 8 小时，关闭浏览器后仍有效，"
                    "令牌被吊销时立即失效。",
                    "Paste the token your administrator gave you (it starts with yst_). You stay "
                    "logged in for 8 hours; revoking the token ends the session at once."),
@@ -43,11 +44,11 @@ _PAGE: dict[str, M] = {
     "month": ("月份", "Month"),
     "month.show": ("查看", "Show"),
     "overview.title": ("总览", "Overview"),
-    "overview.lead": ("{month}受理的案件,截至{as_of}。每个比率都给出分子和分母。",
+    "overview.lead": ("{month}受理的案件，截至{as_of}。每个比率都给出分子和分母。",
                       "Cases reported in {month}, as of {as_of}. Every rate shows its "
                       "numerator and denominator."),
     "overview.trend": ("近 12 个月趋势", "The last 12 months"),
-    "overview.trend.cases": ("受理与办结(件)", "Reported and closed (cases)"),
+    "overview.trend.cases": ("受理与办结（件）", "Reported and closed (cases)"),
     "overview.trend.rates": ("比率(%)", "Rates (%)"),
     "overview.change": ("较上月", "vs last month"),
     "overview.no_change": ("上月无数据", "no figure last month"),
@@ -63,10 +64,10 @@ _PAGE: dict[str, M] = {
     "kpi.reopen_rate": ("重办率", "Reopen rate"),
     "kpi.overdue": ("超期", "Overdue now"),
     "kpi.ratings": ("评价", "Ratings"),
-    "kpi.median_close": ("办结用时(中位数)", "Time to close (median)"),
+    "kpi.median_close": ("办结用时（中位数）", "Time to close (median)"),
     "kpi.of": ("{numerator} / {denominator}", "{numerator} / {denominator}"),
     "rank.title": ("排名", "Rankings"),
-    "rank.lead": ("{month}受理案件的各项比率。低于阈值的比率标红:{thresholds}。点击列名排序。",
+    "rank.lead": ("{month}受理案件的各项比率。低于阈值的比率标红：{thresholds}。点击列名排序。",
                   "Rates of the cases reported in {month}. Rates below their threshold are "
                   "flagged: {thresholds}. Click a column to sort."),
     "rank.communities": ("社区", "Communities"),
@@ -77,7 +78,7 @@ _PAGE: dict[str, M] = {
     "rank.below": ("低于阈值", "below threshold"),
     "rank.none": ("本月没有受理案件。", "No cases were reported this month."),
     "flow.title": ("流程", "Flow through the steps"),
-    "flow.lead": ("截至{as_of},各步骤的积压、超期和停留时间(全部案件)。",
+    "flow.lead": ("截至{as_of}，各步骤的积压、超期和停留时间（全部案件）。",
                   "Backlog, overdue cases and time in each step as of {as_of} (all cases)."),
     "flow.step": ("步骤", "Step"),
     "flow.backlog": ("积压", "Backlog"),
@@ -87,7 +88,7 @@ _PAGE: dict[str, M] = {
     "flow.p90": ("停留 90 分位", "90th percentile"),
     "flow.loops": ("回路", "Loops"),
     "cases.title": ("案件", "Cases"),
-    "cases.lead": ("共 {count} 件,第 {first}–{last} 件。", "{count} cases; {first}–{last} shown."),
+    "cases.lead": ("共 {count} 件，第 {first}–{last} 件。", "{count} cases; {first}–{last} shown."),
     "cases.none": ("没有符合条件的案件。", "No case matches."),
     "cases.filter": ("筛选", "Filter"),
     "cases.reset": ("清除", "Clear"),
@@ -129,14 +130,14 @@ _PAGE: dict[str, M] = {
     "no": ("否", "no"),
     "case.title": ("案件详情", "Case"),
     "case.timeline": ("八步进程", "The eight steps"),
-    "case.events": ("全部事件({count})", "Every event ({count})"),
+    "case.events": ("全部事件（{count}）", "Every event ({count})"),
     "case.chain": ("哈希链校验", "Hash chain check"),
-    "case.chain.ok": ("完整:{events} 个事件的哈希链重新计算无误。",
+    "case.chain.ok": ("完整：{events} 个事件的哈希链重新计算无误。",
                       "Intact: the chain of {events} events recomputes."),
-    "case.chain.broken": ("已损坏:第 {at} 个事件处断开({reason})。",
+    "case.chain.broken": ("已损坏：第 {at} 个事件处断开（{reason}）。",
                           "Broken at event {at} ({reason})."),
     "case.reporter": ("反映人", "Reporter"),
-    "case.reporter.erased": ("已删除(个人信息已销毁)", "erased (the key was shredded)"),
+    "case.reporter.erased": ("已删除（个人信息已销毁）", "erased (the key was shredded)"),
     "case.description": ("问题描述", "Description"),
     "case.now": ("当前", "now"),
     "case.spent": ("用时", "Time spent"),
@@ -147,15 +148,15 @@ _PAGE: dict[str, M] = {
     "case.done": ("已完成", "done"),
     "case.back": ("返回案件列表", "Back to the case list"),
     "audit.title": ("审计轨迹", "Audit trail"),
-    "audit.lead": ("共 {count} 条事件记录,按全局顺序。", "{count} events, in global order."),
+    "audit.lead": ("共 {count} 条事件记录，按全局顺序。", "{count} events, in global order."),
     "audit.case": ("案件编号", "Case id"),
     "audit.actor": ("操作者编号", "Actor id"),
     "audit.type": ("事件类型", "Event type"),
-    "audit.from": ("起(含)", "From"),
-    "audit.to": ("止(不含)", "To"),
+    "audit.from": ("起（含）", "From"),
+    "audit.to": ("止（不含）", "To"),
     "audit.more": ("后面还有", "Next page"),
     "board.title": ("{name} 公示栏", "{name} notice board"),
-    "board.lead": ("想干、要干、正在干:本小区的议题、决策和实施情况。更新于{as_of}。",
+    "board.lead": ("想干、要干、正在干：本小区的议题、决策和实施情况。更新于{as_of}。",
                    "What we plan, must and are doing in this compound. Updated {as_of}."),
     "board.review": ("正在审议的议题", "Topics under deliberation"),
     "board.published": ("决策公示", "Decisions published"),
@@ -172,20 +173,21 @@ _PAGE: dict[str, M] = {
     "board.satisfaction": ("居民评价", "Residents' ratings"),
     "board.no_ratings": ("尚无评价", "no ratings yet"),
     "board.step": ("所处步骤", "Step"),
-    "board.footer": ("本公示栏只显示工作人员撰写的议题和公告,不显示居民个人信息。",
+    "board.footer": ("本公示栏只显示工作人员撰写的议题和公告，不显示居民个人信息。",
                      "This board shows only topics and notices written by staff, never "
                      "residents' personal data."),
     "board.unknown": ("没有这个小区。", "No such compound."),
     "error.title": ("出错了", "Something went wrong"),
-    "error.not_found": ("没有找到这个案件,或它不在您的范围内。",
+    "error.not_found": ("没有找到这个案件，或它不在您的范围内。",
                         "No such case, or it is not in your scope."),
-    "csv.bom_note": ("CSV 为 UTF-8(带 BOM),可直接用 Excel 打开。",
+    "csv.bom_note": ("CSV 为 UTF-8（带 BOM），可直接用 Excel 打开。",
                      "CSV in UTF-8 with a BOM: opens in Excel as it is."),
     "duration.days_hours": ("{days} 天 {hours} 小时", "{days} d {hours} h"),
     "duration.hours": ("{hours} 小时", "{hours} h"),
     "duration.minutes": ("不到 1 小时", "under 1 h"),
     "time.zone": ("北京时间", "China time"),
     "na": ("—", "—"),
+    "colon": ("\uff1a", ": "),
 }
 
 _VOCABULARY: dict[str, M] = {
@@ -269,38 +271,45 @@ _VOCABULARY: dict[str, M] = {
 MESSAGES: dict[str, M] = {**_PAGE, **_VOCABULARY}
 
 Label = Callable[[str, str], str]
+CHINA = timezone(timedelta(hours=8))
+
+
+def _when(value: str) -> str:
+    """An RFC 3339 time of an event's data in China time, to the minute."""
+    return datetime.fromisoformat(value).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
 Data = Mapping[str, Any]
 
 #: Chinese one-line summaries from the event's data (``n(kind, value)`` names a value).
 SUMMARIES_ZH: dict[str, Callable[[Data, Label], str]] = {
     "ProblemReported": lambda d, n: (
-        f"反映问题[{n('category', d['category'])},{n('channel', d['channel'])}]:{d['title']}"),
+        f"反映问题[{n('category', d['category'])}，{n('channel', d['channel'])}]：{d['title']}"),
     "ReportMerged": lambda d, n: "同一问题的另一条反映并入本案",
-    "ProblemCollected": lambda d, n: f"问题收集,归类为{n('category', d['category'])}",
+    "ProblemCollected": lambda d, n: f"问题收集，归类为{n('category', d['category'])}",
     "CaseMerged": lambda d, n: f"并入案件 {d['into_case_id']}",
-    "TopicFormed": lambda d, n: f"形成议题:{d['title']}",
+    "TopicFormed": lambda d, n: f"形成议题：{d['title']}",
     "TopicApproved": lambda d, n: "议题通过审核" + (f":{d['opinion']}" if d.get("opinion") else ""),
-    "TopicReturned": lambda d, n: f"议题退回修改:{d['rework']}",
-    "TopicRejected": lambda d, n: f"议题未通过({d['reason']})",
-    "StakeholderConsulted": lambda d, n: f"会前沟通:{d['party']}",
-    "MeetingScheduled": lambda d, n: f"协商会议定于 {d['scheduled_at']},地点 {d['venue']}",
+    "TopicReturned": lambda d, n: f"议题退回修改：{d['rework']}",
+    "TopicRejected": lambda d, n: f"议题未通过（{d['reason']}）",
+    "StakeholderConsulted": lambda d, n: f"会前沟通：{d['party']}",
+    "MeetingScheduled": lambda d, n: f"协商会议定于 {_when(d['scheduled_at'])}，地点 {d['venue']}",
     "MeetingHeld": lambda d, n: (
-        f"召开协商会议:{n('outcome', d['outcome'])}(赞成 {d['votes']['for']},"
-        f"反对 {d['votes']['against']},弃权 {d['votes']['abstain']})"),
+        f"召开协商会议：{n('outcome', d['outcome'])}（赞成 {d['votes']['for']}，"
+        f"反对 {d['votes']['against']}，弃权 {d['votes']['abstain']}）"),
     "DecisionPublished": lambda d, n: (
-        f"在{'、'.join(d['channels'])}公布决策,公示 {d['publicity_days']} 天"),
+        f"在{'、'.join(d['channels'])}公布决策，公示 {d['publicity_days']} 天"),
     "ObjectionRaised": lambda d, n: "公示期间提出异议",
     "PublicityClosed": lambda d, n: "公示期结束",
     "ImplementationAssigned": lambda d, n: (
-        f"派单给{d['assignee']}({n('role', d['assignee_role'])}),时限 {d['due_at']}"),
+        f"派单给{d['assignee']}（{n('role', d['assignee_role'])}），时限 {_when(d['due_at'])}"),
     "ImplementationAccepted": lambda d, n: "承办方领单",
     "ProgressReported": lambda d, n: f"进度 {d['percent']}%",
     "ImplementationCompleted": lambda d, n: "实施完成",
-    "SupervisionRecorded": lambda d, n: f"民主监督:{n('verdict', d['verdict'])}",
+    "SupervisionRecorded": lambda d, n: f"民主监督：{n('verdict', d['verdict'])}",
     "ResidentRated": lambda d, n: (
-        f"评价:{n('satisfaction', d['satisfaction'])}({n('source', d['source'])})"),
-    "CaseClosed": lambda d, n: f"办结:{n('resolution', d['resolution'])}",
-    "CaseReopened": lambda d, n: f"重新办理:{d['reason']}",
+        f"评价：{n('satisfaction', d['satisfaction'])}（{n('source', d['source'])}）"),
+    "CaseClosed": lambda d, n: f"办结：{n('resolution', d['resolution'])}",
+    "CaseReopened": lambda d, n: f"重新办理：{d['reason']}",
     "CaseWithdrawn": lambda d, n: "撤回" + (f":{d['reason']}" if d.get("reason") else ""),
     "CommentAdded": lambda d, n: "添加备注",
 }

@@ -36,6 +36,20 @@ ROUTERS = (routes_login.router, routes_figures.router, routes_cases.router,
            routes_audit.router, routes_board.router)
 
 
+#: The docs pages may load nothing from another host: the browser itself refuses (ReDoc's
+#: sidebar would otherwise fetch its logo from a CDN). Their own HTML has inline scripts.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; frame-ancestors 'none'"
+)
+
+
+def _offline(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_POLICY
+    return page
+
+
 def install(app: FastAPI) -> None:
     """Add the pages, the offline docs and the root to an app created with
     ``docs_url=None, redoc_url=None``."""
@@ -70,22 +84,22 @@ def install(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        return _offline(get_swagger_ui_html(
             openapi_url="/openapi.json", title=f"{app.title} — Swagger UI",
             swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
             swagger_ui_parameters={"validatorUrl": None},
-        )
+        ))
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(
+        return _offline(get_redoc_html(
             openapi_url="/openapi.json", title=f"{app.title} — ReDoc",
             redoc_js_url="/static/vendor/redoc/redoc.standalone.js",
             redoc_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
             with_google_fonts=False,
-        )
+        ))
 
 
 __all__ = ["install"]

@@ -29,6 +29,7 @@ from domain.clock import ManualClock
 from domain.model import Role
 from projections.service import rebuild
 from tests.api.conftest import LiveServer, Token, issue
+from tests.conftest import POSTGRES_BASE
 
 CHROMIUM = os.environ.get("YISHI_TEST_CHROMIUM", "/usr/bin/chromium")
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "pages"
@@ -81,8 +82,6 @@ def site(pg_schema_factory: Callable[[], str]) -> Iterator[Site]:
     """A demo district on PostgreSQL, projected, served; a token per role in community C01
     (compound C01-01 for the compound roles), one district-wide auditor and admin, and a
     community token of another community."""
-    from tests.conftest import POSTGRES_BASE
-
     url = f"{POSTGRES_BASE}?schema={pg_schema_factory()}"
     settings = Settings(database_url=url, clock=ManualClock(NOW), projections=False)
     server = LiveServer(settings)
