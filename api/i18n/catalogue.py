@@ -163,6 +163,7 @@ _PAGE: dict[str, M] = {
     "board.working": ("正在实施", "Work in progress"),
     "board.resolved": ("近期办结", "Recently resolved"),
     "board.empty": ("暂无", "None at present"),
+    "board.more": ("另有 {count} 件未列出", "{count} more not listed"),
     "board.notice": ("公示内容", "Notice"),
     "board.publicity_until": ("公示期至", "Publicity until"),
     "board.objections": ("异议 {count} 条", "{count} objections"),

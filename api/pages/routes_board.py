@@ -24,7 +24,8 @@ from api.i18n import text
 from api.pages.access import cases_of
 from api.pages.names import unit_names
 from api.pages.render import page_language, render
-from domain.application import Cases
+from domain.application import Cases, StoredCaseEvent
+from domain.case import Case
 from projections import queries
 from projections.queries import EVERYTHING
 
@@ -33,6 +34,8 @@ router = APIRouter(prefix="/board", include_in_schema=False)
 REVIEW_STEPS = ("review", "pre-consult", "negotiate")
 WORK_STEPS = ("implement", "supervise")
 RECENT = timedelta(days=90)
+#: Items shown per section (a board, on paper or a phone, is read at a glance).
+SHOWN = 12
 #: The event types whose staff-written fields the board may show, and those fields.
 SHOWN_FIELDS: dict[str, tuple[str, ...]] = {
     "TopicFormed": ("title",),
@@ -55,7 +58,10 @@ def board_item(cases: Cases, row: dict[str, Any]) -> dict[str, Any] | None:
                             "assignee_role": None, "due_at": None, "meeting_at": None,
                             "publicity_ends_at": None}
     ratings: dict[str, str] = {}
-    for event in cases.history(UUID(row["id"])):
+    for stored in cases.events.get(UUID(row["id"])):  # one query; no global positions needed
+        if not isinstance(stored, Case.Event):
+            continue
+        event = StoredCaseEvent.of(stored, None)
         kind = event.type
         if kind not in SHOWN_FIELDS:
             continue
@@ -87,32 +93,31 @@ def board_item(cases: Cases, row: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def board_data(cases: Cases, compound: str) -> dict[str, Any]:
-    """The four sections of a compound's board, read with list_cases (GET /cases)."""
-    open_rows = queries.list_cases(cases, EVERYTHING, compound=[compound], status="open",
-                                   step=[*REVIEW_STEPS, "publish", *WORK_STEPS],
-                                   sort="deadline", limit=200)
-    closed_rows = queries.list_cases(cases, EVERYTHING, compound=[compound], status="closed",
-                                     resolution=["resolved"], sort="-updated_at", limit=10)
+    """The four sections of a compound's board, read with list_cases (GET /cases): at most
+    ``SHOWN`` items each (the nearest deadlines first; the most recently closed), with the
+    number of cases in each section."""
     now = cases.clock.now()
-    sections: dict[str, list[dict[str, Any]]] = {
-        "review": [], "published": [], "working": [], "resolved": []}
-    for row in open_rows["data"]:
-        item = board_item(cases, row)
-        if item is None:
-            continue
-        key = ("review" if row["step"] in REVIEW_STEPS else
-               "published" if row["step"] == "publish" else "working")
-        sections[key].append(item)
-    for row in closed_rows["data"]:
-        closed_at = row["closed_at"]
-        if closed_at is None or now - datetime.fromisoformat(closed_at) > RECENT:
-            continue
-        item = board_item(cases, row)
-        if item is not None:
-            sections["resolved"].append(item)
-    known = open_rows["count"] + closed_rows["count"] > 0 or bool(
+    sections: dict[str, list[dict[str, Any]]] = {}
+    counts: dict[str, int] = {}
+    known = False
+    for key, steps in (("review", REVIEW_STEPS), ("published", ("publish",)),
+                       ("working", WORK_STEPS)):
+        listed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="open",
+                                    step=list(steps), sort="deadline", limit=SHOWN)
+        items = [board_item(cases, row) for row in listed["data"]]
+        sections[key] = [item for item in items if item is not None]
+        counts[key] = listed["count"]
+        known = known or listed["count"] > 0
+    closed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="closed",
+                                resolution=["resolved"], sort="-updated_at", limit=SHOWN)
+    recent = [row for row in closed["data"] if row["closed_at"] is not None
+              and now - datetime.fromisoformat(row["closed_at"]) <= RECENT]
+    sections["resolved"] = [item for item in (board_item(cases, row) for row in recent)
+                            if item is not None]
+    counts["resolved"] = len(sections["resolved"])
+    known = known or closed["count"] > 0 or bool(
         queries.list_cases(cases, EVERYTHING, compound=[compound], limit=1)["count"])
-    return {"sections": sections, "known": known, "as_of": now}
+    return {"sections": sections, "counts": counts, "known": known, "as_of": now}
 
 
 @router.get("/{compound}", response_class=HTMLResponse)
