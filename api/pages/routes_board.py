@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -36,6 +38,8 @@ WORK_STEPS = ("implement", "supervise")
 RECENT = timedelta(days=90)
 #: Items shown per section (a board, on paper or a phone, is read at a glance).
 SHOWN = 12
+#: Open cases read to count the sections (a compound with more shows "LISTED+" at most).
+LISTED = 500
 #: The event types whose staff-written fields the board may show, and those fields.
 SHOWN_FIELDS: dict[str, tuple[str, ...]] = {
     "TopicFormed": ("title",),
@@ -49,7 +53,33 @@ SHOWN_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def board_item(cases: Cases, row: dict[str, Any]) -> dict[str, Any] | None:
+def events_of(cases: Cases, ids: list[UUID]) -> dict[UUID, list[StoredCaseEvent]]:
+    """The events of several cases: one query on PostgreSQL, one per case elsewhere.
+
+    Decoded by the application's own mapper (so a cipher or compressor is honoured)."""
+    recorder = cases.recorder
+    found: dict[UUID, list[StoredCaseEvent]] = {case_id: [] for case_id in ids}
+    if isinstance(recorder, PostgresApplicationRecorder) and ids:
+        rows = cases.db.execute(
+            "SELECT originator_id, originator_version, topic, state FROM"
+            f" {cases.db.table(recorder.events_table_name)} WHERE originator_id = ANY(%s)"
+            " ORDER BY originator_id, originator_version",
+            (ids,),
+        )
+        for originator, version, topic, state in rows:
+            event = cases.mapper.to_domain_event(StoredEvent(
+                originator_id=originator, originator_version=int(version), topic=str(topic),
+                state=bytes(state)))
+            if isinstance(event, Case.Event):
+                found[UUID(str(originator))].append(StoredCaseEvent.of(event, None))
+        return found
+    for case_id in ids:
+        found[case_id] = [StoredCaseEvent.of(e, None) for e in cases.events.get(case_id)
+                          if isinstance(e, Case.Event)]
+    return found
+
+
+def board_item(row: dict[str, Any], events: list[StoredCaseEvent]) -> dict[str, Any] | None:
     """What the board shows of one case, from its staff-written events; None without a
     topic (a case not yet formed into a topic is not on the board)."""
     item: dict[str, Any] = {"id": row["id"], "step": row["step"], "deadline": row["deadline"],
@@ -58,10 +88,7 @@ def board_item(cases: Cases, row: dict[str, Any]) -> dict[str, Any] | None:
                             "assignee_role": None, "due_at": None, "meeting_at": None,
                             "publicity_ends_at": None}
     ratings: dict[str, str] = {}
-    for stored in cases.events.get(UUID(row["id"])):  # one query; no global positions needed
-        if not isinstance(stored, Case.Event):
-            continue
-        event = StoredCaseEvent.of(stored, None)
+    for event in events:
         kind = event.type
         if kind not in SHOWN_FIELDS:
             continue
@@ -92,30 +119,34 @@ def board_item(cases: Cases, row: dict[str, Any]) -> dict[str, Any] | None:
     return item if item["topic"] else None
 
 
+def _section(step: str) -> str:
+    if step in REVIEW_STEPS:
+        return "review"
+    return "published" if step == "publish" else "working"
+
+
 def board_data(cases: Cases, compound: str) -> dict[str, Any]:
     """The four sections of a compound's board, read with list_cases (GET /cases): at most
     ``SHOWN`` items each (the nearest deadlines first; the most recently closed), with the
-    number of cases in each section."""
+    number of cases in each section (up to ``LISTED``)."""
     now = cases.clock.now()
-    sections: dict[str, list[dict[str, Any]]] = {}
-    counts: dict[str, int] = {}
-    known = False
-    for key, steps in (("review", REVIEW_STEPS), ("published", ("publish",)),
-                       ("working", WORK_STEPS)):
-        listed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="open",
-                                    step=list(steps), sort="deadline", limit=SHOWN)
-        items = [board_item(cases, row) for row in listed["data"]]
-        sections[key] = [item for item in items if item is not None]
-        counts[key] = listed["count"]
-        known = known or listed["count"] > 0
+    listed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="open",
+                                step=[*REVIEW_STEPS, "publish", *WORK_STEPS],
+                                sort="deadline", limit=LISTED)
+    rows: dict[str, list[dict[str, Any]]] = {"review": [], "published": [], "working": []}
+    for row in listed["data"]:
+        rows[_section(row["step"])].append(row)
     closed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="closed",
                                 resolution=["resolved"], sort="-updated_at", limit=SHOWN)
-    recent = [row for row in closed["data"] if row["closed_at"] is not None
-              and now - datetime.fromisoformat(row["closed_at"]) <= RECENT]
-    sections["resolved"] = [item for item in (board_item(cases, row) for row in recent)
-                            if item is not None]
-    counts["resolved"] = len(sections["resolved"])
-    known = known or closed["count"] > 0 or bool(
+    rows["resolved"] = [row for row in closed["data"] if row["closed_at"] is not None
+                        and now - datetime.fromisoformat(row["closed_at"]) <= RECENT]
+    counts = {key: len(found) for key, found in rows.items()}
+    shown = {key: found[:SHOWN] for key, found in rows.items()}
+    events = events_of(cases, [UUID(row["id"]) for found in shown.values() for row in found])
+    sections = {key: [item for item in (board_item(row, events[UUID(row["id"])])
+                                        for row in found) if item is not None]
+                for key, found in shown.items()}
+    known = listed["count"] + closed["count"] > 0 or bool(
         queries.list_cases(cases, EVERYTHING, compound=[compound], limit=1)["count"])
     return {"sections": sections, "counts": counts, "known": known, "as_of": now}
 

@@ -90,13 +90,21 @@ def _counts(closure: dict[str, Any], sat: dict[str, Any]) -> dict[str, int]:
 
 def overview_data(cases: Any, scope: Scope, month: str, lang: Lang) -> dict[str, Any]:
     """The overview's cards and trend for a month: each card's rate, its numerator and
-    denominator, and the change from the previous month."""
+    denominator, and the change from the previous month.
+
+    Three reads: closure and satisfaction grouped by report month over the 13 months that
+    end with this one (each month's group is the cohort ``from``/``to`` of that month
+    selects: the same cases, at the same moment), and the flow for the overdue count.
+    """
     start, end = formats.month_bounds(month)
-    before = formats.shift_month(start, -1)
-    now_c = _one(queries.closure(cases, scope, from_=start, to=end))
-    prev_c = _one(queries.closure(cases, scope, from_=before, to=start))
-    now_s = _one(queries.satisfaction(cases, scope, from_=start, to=end))
-    prev_s = _one(queries.satisfaction(cases, scope, from_=before, to=start))
+    first = formats.shift_month(start, -12)
+    trend_c = queries.closure(cases, scope, period="month", from_=first, to=end)
+    trend_s = queries.satisfaction(cases, scope, period="month", from_=first, to=end)
+    by_c = {g["group"]["period"]: g for g in trend_c["groups"]}
+    by_s = {g["group"]["period"]: g for g in trend_s["groups"]}
+    previous = formats.month_of(formats.shift_month(start, -1))
+    now_c, prev_c = by_c.get(month, {}), by_c.get(previous, {})
+    now_s, prev_s = by_s.get(month, {}), by_s.get(previous, {})
     now_n, prev_n = _counts(now_c, now_s), _counts(prev_c, prev_s)
     cards: list[dict[str, Any]] = [{
         "key": "reported", "value": str(now_n["reported"]), "rate": None,
@@ -120,12 +128,7 @@ def overview_data(cases: Any, scope: Scope, month: str, lang: Lang) -> dict[str,
     overdue = sum(int(step["overdue"]) for step in flow["steps"])
     cards.append({"key": "overdue", "rate": None, "value": str(overdue), "numerator": None,
                   "denominator": None, "change": None})
-    first = formats.shift_month(start, -11)
-    trend_c = queries.closure(cases, scope, period="month", from_=first, to=end)
-    trend_s = queries.satisfaction(cases, scope, period="month", from_=first, to=end)
-    months = [formats.month_of(formats.shift_month(first, i)) for i in range(12)]
-    by_c = {g["group"]["period"]: g for g in trend_c["groups"]}
-    by_s = {g["group"]["period"]: g for g in trend_s["groups"]}
+    months = [formats.month_of(formats.shift_month(first, i)) for i in range(1, 13)]
     trend = {
         "months": [formats.month_label(m, lang) for m in months],
         "reported": [int(by_c.get(m, {}).get("reported", 0)) for m in months],
@@ -135,7 +138,7 @@ def overview_data(cases: Any, scope: Scope, month: str, lang: Lang) -> dict[str,
         "satisfaction_rate": [formats.percent_number(by_s.get(m, {}).get("satisfaction_rate"))
                               for m in months],
     }
-    return {"cards": cards, "trend": trend, "as_of": now_c.get("as_of") or trend_c["as_of"],
+    return {"cards": cards, "trend": trend, "as_of": trend_c["as_of"],
             "median_close": (now_c.get("time_to_close") or {}).get("median_s")}
 
 
@@ -164,8 +167,9 @@ def _t(key: str, lang: Lang) -> str:
 def ranking_rows(cases: Any, scope: Scope, month: str, by: str) -> list[dict[str, Any]]:
     """One row per community or compound: the month's closure and satisfaction figures."""
     start, end = formats.month_bounds(month)
-    closure = queries.closure(cases, scope, group_by=by, from_=start, to=end)
-    sat = queries.satisfaction(cases, scope, group_by=by, from_=start, to=end)
+    keys = [by, "community"] if by == "compound" else [by]
+    closure = queries.closure(cases, scope, group_by=keys, from_=start, to=end)
+    sat = queries.satisfaction(cases, scope, group_by=keys, from_=start, to=end)
     key = queries.GROUP_KEYS[by]
     sat_by = {g["group"][key]: g for g in sat["groups"]}
     rows = []
@@ -173,7 +177,8 @@ def ranking_rows(cases: Any, scope: Scope, month: str, by: str) -> list[dict[str
         code = group["group"][key]
         s = sat_by.get(code, {})
         rows.append({
-            "code": code, "reported": group["reported"], "closed": group["closed"],
+            "code": code, "community": group["group"].get("community_id"),
+            "reported": group["reported"], "closed": group["closed"],
             "closure_rate": group["closure_rate"], "resolved_rate": group["resolved_rate"],
             "on_time_rate": group["on_time_rate"], "response_rate": group["response_rate"],
             "satisfaction_rate": s.get("satisfaction_rate"), "ratings": s.get("ratings", 0),
@@ -189,8 +194,7 @@ def rankings(request: Request, actor: PageActor, month: Month = None) -> HTMLRes
     scope = Scope.of(actor)
     communities = ranking_rows(cases, scope, chosen, "community")
     compounds = ranking_rows(cases, scope, chosen, "compound")
-    start, end = formats.month_bounds(chosen)
-    owner = _compound_communities(cases, scope, start, end)
+    owner = {row["code"]: row["community"] for row in compounds}
     names = unit_names(request, [r["code"] for r in communities + compounds]
                        + list(owner.values()))
     limits = thresholds()
@@ -200,13 +204,6 @@ def rankings(request: Request, actor: PageActor, month: Month = None) -> HTMLRes
                   month_name=formats.month_label(chosen, lang), communities=communities,
                   compounds=compounds, names=names, owner=owner, limits=limits,
                   flagged=flagged)
-
-
-def _compound_communities(cases: Any, scope: Scope, start: Any, end: Any) -> dict[str, str]:
-    """Which community each compound of the month belongs to (from the same figures)."""
-    grouped = queries.closure(cases, scope, group_by=["compound", "community"],
-                              from_=start, to=end)
-    return {g["group"]["compound_id"]: g["group"]["community_id"] for g in grouped["groups"]}
 
 
 @router.get("/flow", response_class=HTMLResponse)
