@@ -37,6 +37,7 @@ def test_the_session_cookie_is_httponly_strict_and_for_the_pages_only(
 
 def test_a_bad_token_is_refused_and_sets_nothing(page: Page, site: Site) -> None:
     page.goto(f"{site.url}/dashboard/login")
+    shot(page, "login-zh")
     page.fill("#token", "yst_not-a-token")
     page.click("form button[type=submit]")
     assert page.locator("[role=alert]").inner_text() == "令牌无效或已被吊销。"

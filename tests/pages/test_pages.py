@@ -162,3 +162,17 @@ def test_the_api_docs_work_offline(page: Page, site: Site, path: str) -> None:
 def test_the_home_community_is_what_the_scoped_reader_sees(page: Page, site: Site) -> None:
     login(page, site, "community", "en")
     assert HOME in page.inner_text("header .who") or "阳光社区" in page.inner_text("header .who")
+
+
+def test_filtering_the_case_list_swaps_the_results_in_place(page: Page, site: Site) -> None:
+    login(page, site, "community")
+    page.goto(f"{site.url}/dashboard/cases")
+    page.evaluate("window.marker = 'still here'")
+    page.select_option("#f-status", "closed")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**status=closed**")
+    page.wait_for_function("document.querySelectorAll('tr[data-case]').length > 0")
+    assert page.evaluate("window.marker") == "still here", "htmx swapped, no reload"
+    listed = api(site, "community", "/cases", status="closed", limit=50)
+    shown = page.locator("tr[data-case]").evaluate_all("rs => rs.map(r => r.dataset.case)")
+    assert shown == [row["id"] for row in listed["data"]]
