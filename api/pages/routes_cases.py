@@ -1,9 +1,10 @@
 """The case list, its CSV, and one case (案件, 案件详情).
 
 The list is ``projections.queries.list_cases`` (what ``GET /cases`` answers) with the
-reader's scope; one case is ``read_case`` + ``Cases.replay`` + ``Cases.verify`` (what
-``GET /cases/{id}``, ``/events`` and ``/verify`` answer), shown with the same masking of
-the reporter's contact (api.http.views.reporter_view).
+reader's scope; one case is its events folded by the domain (what ``GET /cases/{id}`` and
+``/events`` answer) and ``Cases.verify`` (``/verify``), shown with the same scope rule
+(out of scope reads as not found) and the same masking of the reporter's contact
+(api.http.views.reporter_view).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from api.http.problems import Problem
-from api.http.reads import read_case
 from api.http.views import reporter_view
 from api.i18n import Lang, label, summary
 from api.i18n import text as message
@@ -27,6 +26,8 @@ from api.pages.access import PageActor, cases_of
 from api.pages.csvfile import csv_download
 from api.pages.names import unit_names
 from api.pages.render import page_language, render
+from domain.application import StoredCaseEvent
+from domain.case import Case
 from domain.model import WORKING_STEPS, Step
 from domain.summaries import summarise
 from projections import queries
@@ -129,23 +130,36 @@ def _named(names: dict[str, str], code: str) -> str:
     return code if name == code else f"{name} ({code})"
 
 
-def timeline(replayed: list[Any], limits: Any, now: datetime) -> list[dict[str, Any]]:
+def fold(stored: list[Case.Event], limits: Any) -> tuple[Case, list[tuple[Any, Step, Any]]]:
+    """The case after its events, and after each event: (the event, the step, the step's
+    deadline by the domain's TimeLimits.step_deadline). One pass, no copies of the state."""
+    case: Case | None = None
+    after: list[tuple[Any, Step, Any]] = []
+    for event in stored:
+        case = event.mutate(case)
+        assert case is not None
+        after.append((StoredCaseEvent.of(event, None), case.step, limits.step_deadline(case)))
+    assert case is not None
+    return case, after
+
+
+def timeline(after: list[tuple[Any, Step, Any]], now: datetime) -> list[dict[str, Any]]:
     """The eight steps of one case: when each was entered and left (every stay), the time
-    spent, the deadline of its last stay (the domain's TimeLimits.step_deadline, as it
-    stood after the stay's last event) and whether the step is done, current or ahead."""
+    spent, the deadline of its last stay (as it stood after the stay's last event) and
+    whether the step is done, current or ahead."""
     stays: dict[str, list[dict[str, Any]]] = {s.value: [] for s in WORKING_STEPS}
     current: dict[str, Any] | None = None
-    for event, state in replayed:
-        step = state.step.value
+    for event, state_step, deadline in after:
+        step = state_step.value
         if current is not None and current["step"] != step:
             current["left"] = event.recorded_at
             current = None
-        if current is None and state.step is not Step.CLOSED:
+        if current is None and state_step is not Step.CLOSED:
             current = {"step": step, "entered": event.recorded_at, "left": None,
                        "deadline": None}
             stays[step].append(current)
         if current is not None:
-            current["deadline"] = limits.step_deadline(state)
+            current["deadline"] = deadline
     result = []
     for step in WORKING_STEPS:
         visits = stays[step.value]
@@ -165,23 +179,30 @@ def timeline(replayed: list[Any], limits: Any, now: datetime) -> list[dict[str, 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, actor: PageActor, case_id: str) -> HTMLResponse:
+    """Two reads: the case's events (folded here, as ``GET /cases/{id}`` folds them) and the
+    chain check (``GET /cases/{id}/verify``). Out of scope reads as not found, as there."""
     cases = cases_of(request)
     lang = page_language(request)
     try:
-        case = read_case(cases, UUID(case_id), actor)
-    except (ValueError, Problem):
+        ident = UUID(case_id)
+    except ValueError:
+        ident = None
+    stored = [e for e in cases.events.get(ident)
+              if isinstance(e, Case.Event)] if ident is not None else []
+    case, after = fold(stored, cases.limits) if stored else (None, [])
+    if case is None or not actor.covers(case.compound_id, case.community_id):
         return render(request, "error.html", status=404, actor=actor,
                       message=message("error.not_found", lang))
-    replayed = cases.replay(case.id)
-    events = [_event_row(event, lang) for event, _state in replayed]
+    now = cases.clock.now()
+    events = [_event_row(event, lang) for event, _step, _deadline in after]
     report = cases.verify(case.id)
     names = unit_names(request, [case.compound_id, case.community_id])
     reporter = reporter_view(cases, case.reporter, case.reporter_actor_id, actor)
     return render(
         request, "case.html", actor=actor, case=case, events=events,
-        steps=timeline(replayed, cases.limits, cases.clock.now()), report=report, names=names,
+        steps=timeline(after, now), report=report, names=names,
         reporter=reporter, deadline=cases.limits.step_deadline(case),
-        overdue=cases.limits.is_overdue(case, cases.clock.now()),
+        overdue=cases.limits.is_overdue(case, now),
     )
 
 
