@@ -3,12 +3,14 @@ and durations are formatted as people read them (no browser)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.http.guard import BodyGuard
 from api.i18n import accepted, label, language, problem_text, summary, text
 from api.i18n.catalogue import MESSAGES, PROBLEMS, SUMMARIES_ZH
 from api.pages import formats
@@ -114,3 +116,23 @@ def test_times_in_china_time_with_the_zone() -> None:
     assert end.isoformat() == "2027-01-01T00:00:00+08:00"
     assert formats.month_label("2026-03", "zh") == "2026年3月"
     assert formats.month_label("2026-03", "en") == "March 2026"
+
+
+def test_a_refusal_before_the_app_speaks_chinese_too() -> None:
+    sent: list[dict[str, object]] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("the guard answers first")
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/cases", "headers": [
+        (b"content-length", b"999999"), (b"accept-language", b"zh-CN,zh;q=0.9")]}
+    asyncio.run(BodyGuard(app, max_bytes=10, max_depth=5)(scope, receive, send))  # type: ignore[arg-type]
+    body = next(m["body"] for m in sent if m["type"] == "http.response.body")
+    assert b'"code":"body_too_large"' in body  # type: ignore[operator]
+    assert "请求体过大".encode() in body  # type: ignore[operator]
