@@ -14,10 +14,10 @@ event types only, and the reporter's envelope is never opened.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -26,10 +26,12 @@ from api.i18n import text
 from api.pages.access import cases_of
 from api.pages.names import unit_names
 from api.pages.render import page_language, render
-from domain.application import Cases, StoredCaseEvent
+from domain.application import Cases
 from domain.case import Case
 from projections import queries
+from projections.fold import EventView
 from projections.queries import EVERYTHING
+from projections.runner import decode
 
 router = APIRouter(prefix="/board", include_in_schema=False)
 
@@ -53,12 +55,12 @@ SHOWN_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def events_of(cases: Cases, ids: list[UUID]) -> dict[UUID, list[StoredCaseEvent]]:
-    """The events of several cases: one query on PostgreSQL, one per case elsewhere.
-
-    Decoded by the application's own mapper (so a cipher or compressor is honoured)."""
+def events_of(cases: Cases, ids: list[UUID]) -> dict[UUID, list[EventView]]:
+    """The events of several cases, as the projections read them: one query on PostgreSQL
+    decoded by the projections' runner (``projections.runner.decode``, which honours a
+    cipher or compressor), one read per case elsewhere."""
     recorder = cases.recorder
-    found: dict[UUID, list[StoredCaseEvent]] = {case_id: [] for case_id in ids}
+    found: dict[UUID, list[EventView]] = {case_id: [] for case_id in ids}
     if isinstance(recorder, PostgresApplicationRecorder) and ids:
         rows = cases.db.execute(
             "SELECT originator_id, originator_version, topic, state FROM"
@@ -66,20 +68,18 @@ def events_of(cases: Cases, ids: list[UUID]) -> dict[UUID, list[StoredCaseEvent]
             " ORDER BY originator_id, originator_version",
             (ids,),
         )
-        for originator, version, topic, state in rows:
-            event = cases.mapper.to_domain_event(StoredEvent(
-                originator_id=originator, originator_version=int(version), topic=str(topic),
-                state=bytes(state)))
-            if isinstance(event, Case.Event):
-                found[UUID(str(originator))].append(StoredCaseEvent.of(event, None))
+        stored = [SimpleNamespace(id=0, originator_id=row[0], originator_version=int(row[1]),
+                                  topic=str(row[2]), state=bytes(row[3])) for row in rows]
+        for _position, view in decode(cases, stored):  # type: ignore[arg-type]
+            found[UUID(view.originator_id)].append(view)
         return found
     for case_id in ids:
-        found[case_id] = [StoredCaseEvent.of(e, None) for e in cases.events.get(case_id)
+        found[case_id] = [EventView.of(e) for e in cases.events.get(case_id)
                           if isinstance(e, Case.Event)]
     return found
 
 
-def board_item(row: dict[str, Any], events: list[StoredCaseEvent]) -> dict[str, Any] | None:
+def board_item(row: dict[str, Any], events: list[EventView]) -> dict[str, Any] | None:
     """What the board shows of one case, from its staff-written events; None without a
     topic (a case not yet formed into a topic is not on the board)."""
     item: dict[str, Any] = {"id": row["id"], "step": row["step"], "deadline": row["deadline"],
@@ -100,7 +100,7 @@ def board_item(row: dict[str, Any], events: list[StoredCaseEvent]) -> dict[str, 
         elif kind == "DecisionPublished":
             item["notice"] = data["notice"]
             item["objections"] = 0
-            item["publicity_ends_at"] = event.recorded_at + timedelta(
+            item["publicity_ends_at"] = event.timestamp + timedelta(
                 days=int(data["publicity_days"] or 0))
         elif kind == "ObjectionRaised":
             item["objections"] += 1
