@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -83,6 +84,10 @@ def prepare(base: str, events_target: int) -> str:
         load(base, schema, events_target)
         print(f"  {schema}: loaded in {time.perf_counter() - started:.0f} s")
     url = f"{base}?schema={schema}"
+    # A freshly loaded table has no planner statistics until autovacuum gets to it: with
+    # none, PostgreSQL expects every row for ``originator_id = ANY(...)`` (the board's read).
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'ANALYZE "{schema}"."yishi_events"')
     app = open_cases(url, clock=ManualClock(NOW))
     try:
         fresh = queries.freshness(app)
