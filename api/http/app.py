@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from api import pages
 from api.credentials import Credentials
 from api.http import (
     openapi_doc,
@@ -83,12 +84,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served from vendored assets (api.pages)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.openapi = openapi_doc.corrected(app.openapi)  # type: ignore[method-assign]
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    pages.install(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes,
                        max_depth=settings.max_json_depth)
     return app

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.problems import Problem
+from api.i18n import accepted
 
 
 def json_depth_exceeds(body: bytes, limit: int) -> bool:
@@ -96,4 +97,6 @@ class BodyGuard:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, problem: Problem) -> Any:
-        await problem.response()(scope, receive, send)
+        header = dict(scope.get("headers") or []).get(b"accept-language", b"")
+        lang = accepted(header.decode("latin-1")) or "en"
+        await problem.response(lang)(scope, receive, send)

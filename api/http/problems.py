@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.i18n import Lang, accepted, problem_text
 from domain.errors import (
     CaseNotFound,
     DomainError,
@@ -97,10 +98,20 @@ class Problem(Exception):
             **self.extra,
         }
 
-    def response(self) -> JSONResponse:
+    def response(self, lang: Lang = "en") -> JSONResponse:
+        body = self.body()
+        headers = self.headers
+        if lang != "en":
+            body["title"], body["detail"] = problem_text(self.code, self.status, self.detail, lang)
+            headers = {**headers, "Content-Language": lang}
         return FastJSONResponse(
-            self.body(), status_code=self.status, headers=self.headers, media_type=PROBLEM_JSON
+            body, status_code=self.status, headers=headers, media_type=PROBLEM_JSON
         )
+
+
+def language_of(request: Request) -> Lang:
+    """The problem's language: zh when ``Accept-Language`` prefers it, else English."""
+    return accepted(request.headers.get("accept-language")) or "en"
 
 
 def problem_of(error: DomainError) -> Problem:
@@ -159,15 +170,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return exc.response()
+        return exc.response(language_of(request))
 
     @app.exception_handler(DomainError)
     def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_of(exc).response()
+        return problem_of(exc).response(language_of(request))
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _validation_problem(exc).response()
+        return _validation_problem(exc).response(language_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -177,7 +188,7 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             detail = f"no resource at {request.url.path}"
         headers = dict(exc.headers or {})
-        return Problem(exc.status_code, code, detail, headers).response()
+        return Problem(exc.status_code, code, detail, headers).response(language_of(request))
 
     @app.exception_handler(InterfaceError)
     @app.exception_handler(OperationalError)
@@ -192,4 +203,5 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return Problem(500, "internal_error", "an unexpected error occurred").response()
+        return Problem(500, "internal_error", "an unexpected error occurred").response(
+            language_of(request))

@@ -16,6 +16,7 @@ compound or community code unknown or outside the scope selects nothing.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -52,6 +53,8 @@ MinPosition = Annotated[
 ]
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 When = Annotated[datetime | None, Query(description="RFC 3339 time with a time zone")]
+Bom = Annotated[bool, Query(description="with format=csv: start with a UTF-8 byte order mark, "
+                            "so that Excel reads the file as UTF-8")]
 
 
 def _time(name: str, value: datetime | None) -> datetime | None:
@@ -190,10 +193,12 @@ def audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     format: Format = "json",
     min_position: MinPosition = None,
+    bom: Bom = False,
 ) -> Response:
     """One row per event in global order; JSON pages (``next_after``: the position to pass
     as ``after`` for the next page, null on the last) or the whole matching trail as CSV with
-    a header row, one line per event. Tagged for ``If-None-Match`` (304) as every read."""
+    a header row, one line per event (``bom=true``: after a UTF-8 byte order mark). Tagged
+    for ``If-None-Match`` (304) as every read."""
     waited = _wait(request, cases, min_position)
     filters: dict[str, Any] = {
         "case_id": case_id, "actor_id": actor_id, "actor_role": _texts(role),
@@ -203,6 +208,8 @@ def audit(
     if format == "csv":
         fresh = queries.freshness(cases)
         lines: Iterator[str] = _run(queries.audit_csv, cases, scope, after=after, **filters)
+        if bom:
+            lines = itertools.chain(["\ufeff"], lines)
         return StreamingResponse(
             lines, media_type="text/csv; charset=utf-8",
             headers={**_fresh_headers(fresh), **waited,
@@ -212,11 +219,12 @@ def audit(
 
 
 def _figures(
-    payload: dict[str, Any], format: str, name: str, waited: dict[str, str]
+    payload: dict[str, Any], format: str, name: str, waited: dict[str, str], bom: bool = False
 ) -> Response:
     if format == "csv":
         return Response(
-            queries.figures_csv(payload), media_type="text/csv; charset=utf-8",
+            ("\ufeff" if bom else "") + queries.figures_csv(payload),
+            media_type="text/csv; charset=utf-8",
             headers={**_fresh_headers(payload), **waited,
                      "Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
@@ -262,12 +270,13 @@ Grouping = Annotated[dict[str, Any], Depends(grouping)]
 def closure(
     request: Request, cases: CasesDep, actor: ActorDep, filters: StatsFilters,
     groups: Grouping, format: Format = "json", min_position: MinPosition = None,
+    bom: Bom = False,
 ) -> Response:
     """For the cases reported in [from, to), as of a moment (default now); see metrics.md
     and docs/adr/0021-metric-definitions.md."""
     waited = _wait(request, cases, min_position)
     payload = _run(queries.closure, cases, Scope.of(actor), **groups, **filters)
-    return _figures(payload, format, "closure", waited)
+    return _figures(payload, format, "closure", waited, bom)
 
 
 @router.get("/stats/steps", summary="Flow through the steps: backlog, overdue, time, loops",
@@ -275,19 +284,21 @@ def closure(
 def steps(
     request: Request, cases: CasesDep, actor: ActorDep, filters: StatsFilters,
     format: Format = "json", min_position: MinPosition = None,
+    bom: Bom = False,
 ) -> Response:
     """Per step: backlog, overdue, time in step (count, mean, median, p90); and the loops."""
     waited = _wait(request, cases, min_position)
     payload = _run(queries.steps, cases, Scope.of(actor), **filters)
-    return _figures(payload, format, "steps", waited)
+    return _figures(payload, format, "steps", waited, bom)
 
 
 @router.get("/stats/satisfaction", summary="Satisfaction (满意率)", responses=_RESPONSES)
 def satisfaction(
     request: Request, cases: CasesDep, actor: ActorDep, filters: StatsFilters,
     groups: Grouping, format: Format = "json", min_position: MinPosition = None,
+    bom: Bom = False,
 ) -> Response:
     """Each resident's latest rating per case; (satisfied + basically_satisfied) / ratings."""
     waited = _wait(request, cases, min_position)
     payload = _run(queries.satisfaction, cases, Scope.of(actor), **groups, **filters)
-    return _figures(payload, format, "satisfaction", waited)
+    return _figures(payload, format, "satisfaction", waited, bom)

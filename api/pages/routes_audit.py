@@ -1,0 +1,92 @@
+"""The audit trail (审计轨迹) and its CSV: ``projections.queries.audit`` (what ``GET /audit``
+answers) with the reader's scope, one page of 100 events at a time in global order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from api.i18n import Lang, label, text
+from api.i18n.catalogue import MESSAGES
+from api.pages import formats
+from api.pages.access import PageActor, cases_of
+from api.pages.csvfile import csv_download
+from api.pages.render import page_language, render
+from projections import queries
+from projections.queries import Scope
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+Text = Annotated[str | None, Query(max_length=200)]
+Day = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
+
+
+def audit_filters(case_id: str | None, actor_id: str | None, role: str | None,
+                  type_: str | None, from_: str | None, to: str | None) -> dict[str, Any]:
+    """The trail's filters; days are China-time calendar days, ``to`` inclusive."""
+    start = datetime.fromisoformat(from_).replace(tzinfo=formats.CHINA) if from_ else None
+    end = None
+    if to:
+        end = formats.shift_day(datetime.fromisoformat(to).replace(tzinfo=formats.CHINA), 1)
+    return {"case_id": case_id or None, "actor_id": actor_id or None,
+            "actor_role": role or None, "event_type": type_ or None, "from_": start, "to": end}
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request, actor: PageActor, case_id: Text = None, actor_id: Text = None,
+    role: Text = None, type: Text = None, from_: Annotated[Day, Query(alias="from")] = None,
+    to: Day = None, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> HTMLResponse:
+    cases = cases_of(request)
+    filters = audit_filters(case_id, actor_id, role, type, from_, to)
+    result = queries.audit(cases, Scope.of(actor), after=after, limit=100, **filters)
+    query = {k: v for k, v in {"case_id": case_id, "actor_id": actor_id, "role": role,
+                               "type": type, "from": from_, "to": to}.items() if v}
+    return render(request, "audit.html", actor=actor, rows=result["data"],
+                  count=result["count"], next_after=result["next_after"], query=query,
+                  roles=_values("role"), types=_values("event"))
+
+
+def _values(kind: str) -> list[str]:
+    return [key.split(".", 1)[1] for key in MESSAGES if key.startswith(kind + ".")]
+
+
+AUDIT_COLUMNS = ("col.position", "col.id", "col.version", "col.event", "col.step_before",
+                 "col.step_after", "col.actor", "col.role", "col.time", "col.summary",
+                 "col.prev_hash", "col.hash")
+
+
+@router.get("/audit.csv")
+def audit_csv(
+    request: Request, actor: PageActor, case_id: Text = None, actor_id: Text = None,
+    role: Text = None, type: Text = None, from_: Annotated[Day, Query(alias="from")] = None,
+    to: Day = None,
+) -> StreamingResponse:
+    """The whole matching trail, in the page's language, UTF-8 with a BOM."""
+    cases = cases_of(request)
+    lang: Lang = page_language(request)
+    filters = audit_filters(case_id, actor_id, role, type, from_, to)
+    scope = Scope.of(actor)
+
+    def rows() -> Iterator[list[Any]]:
+        after = 0
+        while True:
+            result = queries.audit(cases, scope, after=after, limit=1000, **filters)
+            for r in result["data"]:
+                yield [
+                    r["position"], r["case_id"], r["version"], label("event", r["type"], lang),
+                    label("step", r["step_before"], lang), label("step", r["step_after"], lang),
+                    r["actor"]["id"], label("role", r["actor"]["role"], lang),
+                    formats.china_time(r["recorded_at"], lang), r["summary"], r["prev_hash"],
+                    r["hash"],
+                ]
+            if result["next_after"] is None:
+                return
+            after = result["next_after"]
+
+    return csv_download([text(key, lang) for key in AUDIT_COLUMNS], rows(), "audit.csv")

@@ -1,0 +1,190 @@
+"""The pages' HTML: every dashboard page and the notice board, timed over HTTP.
+
+Run on demand (not in CI):
+
+    .venv/bin/python bench/pages.py [--events 100000 --events 1000000] [--repeat 20]
+                                    [--postgres URL]
+
+For each size it uses the schema ``yishi_growth_<events>`` of bench/growth.py (the same
+demo district: seed 1, ``--now 2026-11-01``, about 15.8 events per case), loading it and
+rebuilding its projections when needed. A real ``yishi serve`` process (projections off)
+answers; one keep-alive client logs in through ``/dashboard/login`` with a token made for
+the run and times each page ``--repeat`` times after one warm-up: the overview (this month
+and October), the rankings, the flow, the case list (first page, and overdue only), the
+case page of the case with the most events, the audit trail, and the notice board of
+compound C01-01 (no login). Two readers: a district-wide auditor and a community (C01).
+
+Baselines in the same run, same client and server: ``GET /healthz`` (the HTTP round trip
+alone) and the API's ``GET /stats/closure`` for the auditor (JSON of one figure).
+
+Targets (issue 12): every dashboard page p95 under 200 ms, the notice board under 100 ms.
+The schemas are kept (bench/growth.py reads the same ones); drop them by hand when done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from http_append import Server
+from memory_rebuild import events_in, load
+
+from api.credentials import Credentials
+from domain.application import open_cases
+from domain.clock import ManualClock
+from projections import queries, store
+from projections.service import rebuild
+
+DASHBOARD_MS = 200.0
+BOARD_MS = 100.0
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+#: The server process, for its CPU time per request (less sensitive to a busy machine
+#: than wall time; the database's CPU is not in it).
+SERVER: list[Server] = []
+CPU: dict[int, float] = {}
+
+
+def timed(call: Callable[[], httpx.Response], repeat: int) -> list[float]:
+    response = call()
+    assert response.status_code == 200, (response.status_code, response.text[:300])
+    spent = []
+    cpu = SERVER[0].cpu_seconds()
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = call()
+        spent.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    CPU[id(spent)] = (SERVER[0].cpu_seconds() - cpu) * 1000 / repeat
+    return spent
+
+
+def prepare(base: str, events_target: int) -> str:
+    schema = f"yishi_growth_{events_target}"
+    if events_in(base, schema) is None:
+        started = time.perf_counter()
+        load(base, schema, events_target)
+        print(f"  {schema}: loaded in {time.perf_counter() - started:.0f} s")
+    url = f"{base}?schema={schema}"
+    # A freshly loaded table has no planner statistics until autovacuum gets to it: with
+    # none, PostgreSQL expects every row for ``originator_id = ANY(...)`` (the board's read).
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'ANALYZE "{schema}"."yishi_events"')
+    app = open_cases(url, clock=ManualClock(NOW))
+    try:
+        fresh = queries.freshness(app)
+        if fresh["position"] < fresh["head"]:
+            result = rebuild(app)
+            print(f"  {schema}: projections rebuilt ({result['events']:,} events,"
+                  f" {result['seconds']:.0f} s)")
+    finally:
+        app.close()
+    return schema
+
+
+def measure(base: str, events_target: int, repeat: int) -> list[tuple[str, float, bool]]:
+    schema = prepare(base, events_target)
+    url = f"{base}?schema={schema}"
+    app = open_cases(url, clock=ManualClock(NOW))
+    try:
+        events = app.head_position()
+        table = store.cases_table(app.db, store.current_generation(app.db))
+        cases, = app.db.execute(f"SELECT COUNT(*) FROM {table}")[0]
+        longest, = app.db.execute(f"SELECT case_id FROM {table} WHERE community_id = 'C01'"
+                                  " ORDER BY version DESC, case_id LIMIT 1")[0]
+        credentials = Credentials(app.db)
+        tokens = {"auditor": credentials.create("auditor", name="bench/pages.py"),
+                  "community C01": credentials.create("community", communities=["C01"],
+                                                      name="bench/pages.py")}
+    finally:
+        app.close()
+    print(f"\n{schema}: {events:,} events, {cases:,} cases; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    server = Server(url)
+    SERVER[:] = [server]
+    verdicts: list[tuple[str, float, bool]] = []
+    try:
+        base_url = f"http://127.0.0.1:{server.port}"
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            auditor = {"Authorization": f"Bearer {tokens['auditor']}"}
+            rows: list[tuple[str, list[float], float | None]] = [
+                ("baseline GET /healthz", timed(lambda: client.get("/healthz"), repeat), None),
+                ("API GET /stats/closure (auditor)", timed(
+                    lambda: client.get("/stats/closure", headers=auditor), repeat), None),
+                ("API GET /cases (auditor)", timed(
+                    lambda: client.get("/cases", headers=auditor), repeat), None),
+                ("API GET /audit (auditor)", timed(
+                    lambda: client.get("/audit", headers=auditor), repeat), None),
+            ]
+            for reader, token in tokens.items():
+                client.cookies.clear()
+                login = client.post("/dashboard/login", data={"token": token, "next": "/dashboard"})
+                assert login.status_code == 303, login.text[:300]
+                for label, path in (
+                    ("overview", "/dashboard"),
+                    ("overview, October", "/dashboard?month=2026-10"),
+                    ("rankings", "/dashboard/rankings?month=2026-10"),
+                    ("flow", "/dashboard/flow"),
+                    ("cases", "/dashboard/cases"),
+                    ("cases, overdue", "/dashboard/cases?overdue=true"),
+                    ("case page", f"/dashboard/cases/{longest}"),
+                    ("audit", "/dashboard/audit"),
+                    ("overview (en)", "/dashboard?lang=en"),
+                ):
+                    rows.append((f"{label} [{reader}]", timed(
+                        lambda p=path: client.get(p), repeat), DASHBOARD_MS))  # type: ignore[misc]
+            client.cookies.clear()
+            rows.append(("notice board /board/C01-01", timed(
+                lambda: client.get("/board/C01-01"), repeat), BOARD_MS))
+        base = statistics.median(rows[1][1])
+        print("    (x: p50 over the API's /stats/closure p50 in this run; cpu: the server's"
+              " CPU per request)")
+        for label, values, target in rows:
+            worst = p95(values)
+            mark = "" if target is None else ("  ok" if worst < target else "  MISSED")
+            print(f"    {label:<40} p50 {statistics.median(values):7.1f} ms  p95 {worst:7.1f}"
+                  f" ms  max {max(values):7.1f} ms  x{statistics.median(values) / base:4.1f}"
+                  f"  cpu {CPU[id(values)]:6.1f} ms{mark}")
+            if target is not None:
+                verdicts.append((label, worst, worst < target))
+    finally:
+        server.stop()
+    return verdicts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, action="append")
+    parser.add_argument("--postgres", default=os.environ.get(
+        "YISHI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    print(f"bench/pages.py: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    missed = []
+    for size in args.events or [100_000, 1_000_000]:
+        missed += [v for v in measure(args.postgres, size, args.repeat) if not v[2]]
+    print("\nverdict: " + ("every page within its target" if not missed else
+                           "missed: " + ", ".join(f"{label} ({ms:.0f} ms)"
+                                                  for label, ms, _ in missed)))
+
+
+if __name__ == "__main__":
+    main()
