@@ -11,12 +11,14 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from uuid import UUID
 
-from domain.application import Cases, open_cases
 from domain.config import ConfigError
 from domain.errors import CaseNotFound, DomainError
+
+if TYPE_CHECKING:
+    from domain.application import Cases
 
 #: Modules that add subcommands: each has ``register(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
@@ -25,7 +27,11 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "api.cli_demo",
     "api.cli_serve",
     "api.cli_token",
+    "api.cli_log",
+    "api.cli_auditor",
 )
+#: ``yishi audit ...`` loads only this module: the auditor's commands import no store.
+AUDITOR_MODULE = "api.cli_auditor"
 
 
 class CommandError(Exception):
@@ -47,10 +53,12 @@ def case_id_arg(text: str) -> UUID:
 
 
 def open_store(args: argparse.Namespace) -> Cases:
+    from domain.application import open_cases  # noqa: PLC0415 (not for 'yishi audit')
+
     return open_cases(getattr(args, "database_url", None))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Sequence[str] = SUBCOMMAND_MODULES) -> argparse.ArgumentParser:
     parser = Parser(
         prog="yishi",
         description="yishi (议事): cases through the eight-step deliberation method, "
@@ -61,12 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="the store (default: $YISHI_DATABASE_URL, else the SQLite file ./yishi.db)",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
 
 
+def _is_audit(argv: Sequence[str]) -> bool:
+    words = [a for a in argv if not a.startswith("-")]
+    return bool(words) and words[0] == "audit" and "--database-url" not in argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if _is_audit(argv):
+        auditor = importlib.import_module(AUDITOR_MODULE)
+        audit_status: int = auditor.main(build_parser((AUDITOR_MODULE,)).parse_args(argv))
+        return audit_status
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

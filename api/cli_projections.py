@@ -15,6 +15,7 @@ from eventsourcing.persistence import PersistenceError
 from api.cli import CommandError, open_store
 from projections import store
 from projections.service import ProjectionService, follow, rebuild
+from projections.tlog_service import log_status
 
 
 def register(subparsers: Any) -> None:
@@ -107,6 +108,7 @@ def run_status(args: argparse.Namespace) -> int:
     try:
         store.ensure_base(cases.db)
         status = ProjectionService(cases).status()
+        tlog = log_status(cases)
     except Exception as error:
         if _is_database_error(error):
             raise _database_error(error) from None
@@ -115,4 +117,7 @@ def run_status(args: argparse.Namespace) -> int:
     out.write(f"generation {status['generation']}, log head {status['head']}\n")
     for name, figures in status["projections"].items():
         out.write(f"{name:<8} position {figures['position']:>10}  lag {figures['lag']:>8}\n")
+    out.write(f"{'log':<8} position {tlog['position']:>10}  lag {tlog['lag']:>8}"
+              f"  (size {tlog['size']}, checkpoint {tlog['checkpoint_size']},"
+              f" {tlog['uncovered']} not yet covered; never rebuilt)\n")
     return 0

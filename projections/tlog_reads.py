@@ -1,0 +1,230 @@
+"""Reading the verifiable log: proofs, coverage, case and whole-log bundles (日志读取).
+
+The bundle format is docs/bundle-format.md; ``domain.tlog.bundle`` verifies it. Proofs are
+against the latest signed checkpoint: an event the checkpoint does not cover yet has
+``covered: false`` and no proof.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+from uuid import UUID
+
+import orjson
+
+from domain.application import Cases
+from domain.errors import CaseNotFound
+from domain.tlog import tiles as tl
+from domain.tlog.bundle import FORMAT, state_field
+from domain.tlog.note import b64
+from domain.tlog.proof_text import format_proof
+from domain.tlog.tree import consistency_ranges, inclusion_ranges, node_hash, range_nodes
+from projections import tlog_store as ls
+from projections.tlog_signer import latest_checkpoint
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One event as stored: the bytes its hash chain covers, and where it is."""
+
+    stream_id: UUID
+    version: int
+    position: int
+    topic: str
+    state: bytes
+
+
+def stream_events(cases: Cases, stream_id: UUID) -> list[StoredEvent]:
+    """Every stored event of one stream, by version; CaseNotFound if it has none."""
+    stored = cases.recorder.select_events(stream_id)
+    if not stored:
+        raise CaseNotFound(stream_id)
+    positions = cases.positions(stream_id)
+    return [StoredEvent(stream_id, s.originator_version, positions[s.originator_version],
+                        s.topic, bytes(s.state)) for s in stored]
+
+
+def _hash_source(cases: Cases, ranges: list[tuple[int, int]]) -> Any:
+    nodes = {n for lo, hi in ranges for n in range_nodes(lo, hi)}
+    hashes = ls.load_hashes(cases.db, nodes)
+
+    def combine(lo: int, hi: int) -> bytes:
+        parts = range_nodes(lo, hi)
+        result = hashes[parts[-1]]
+        for node in reversed(parts[:-1]):
+            result = node_hash(hashes[node], result)
+        return result
+
+    return combine
+
+
+def case_proofs(cases: Cases, case_id: UUID) -> dict[str, Any]:
+    """``{"checkpoint", "events": [{"version", "position", "leaf_index", "leaf",
+    "covered", "inclusion", "tlog_proof"}]}`` for GET /cases/{id}/proof."""
+    events = stream_events(cases, case_id)
+    return _proofs(cases, events)
+
+
+def _proofs(cases: Cases, events: list[StoredEvent]) -> dict[str, Any]:
+    ls.ensure_tables(cases.db)
+    last = latest_checkpoint(cases.db)
+    size, note = (last[0], last[2]) if last else (0, None)
+    indexes = ls.leaf_indexes(cases.db, [e.position for e in events])
+    covered = {e.position: indexes[e.position] for e in events
+               if indexes.get(e.position, size) < size}
+    ranges = {p: inclusion_ranges(i, size) for p, i in covered.items()}
+    combine = _hash_source(cases, [r for rs in ranges.values() for r in rs])
+    out = []
+    for event in events:
+        index = indexes.get(event.position)
+        entry: dict[str, Any] = {
+            "version": event.version, "position": event.position, "leaf_index": index,
+            "leaf": None, "covered": event.position in covered, "inclusion": None,
+            "tlog_proof": None,
+        }
+        if index is not None:
+            entry["leaf"] = _leaf_text(cases, index)
+        if event.position in covered:
+            proof = [combine(lo, hi) for lo, hi in ranges[event.position]]
+            entry["inclusion"] = [b64(h) for h in proof]
+            assert note is not None
+            entry["tlog_proof"] = format_proof(index or 0, proof, note,
+                                               extra=str(event.position).encode())
+        out.append(entry)
+    return {"checkpoint": note, "events": out}
+
+
+def _leaf_text(cases: Cases, index: int) -> str:
+    bundle = entry_bundle(cases, index >> tl.TILE_HEIGHT)
+    if bundle is None:
+        raise ls.LogError(f"the log's entry bundle for leaf {index} is missing")
+    return tl.decode_entries(bundle[1])[index & (tl.TILE_WIDTH - 1)].decode("ascii")
+
+
+def entry_bundle(cases: Cases, idx: int) -> tuple[int, bytes] | None:
+    rows = cases.db.execute(f"SELECT width, data FROM {ls.table(cases.db, 'entries')}"
+                            " WHERE idx = %s", (idx,))
+    return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+
+def hash_tile(cases: Cases, level: int, idx: int) -> tuple[int, bytes] | None:
+    rows = cases.db.execute(f"SELECT width, data FROM {ls.table(cases.db, 'tiles')}"
+                            " WHERE level = %s AND idx = %s", (level, idx))
+    return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+
+def consistency(cases: Cases, old: int, new: int) -> list[bytes]:
+    ranges = consistency_ranges(old, new)
+    combine = _hash_source(cases, ranges)
+    return [combine(lo, hi) for lo, hi in ranges]
+
+
+def checkpoints(cases: Cases, after: int, limit: int) -> list[tuple[int, str]]:
+    ls.ensure_tables(cases.db)
+    rows = cases.db.execute(f"SELECT size, note FROM {ls.table(cases.db, 'checkpoints')}"
+                            " WHERE size > %s ORDER BY size LIMIT %s", (after, limit))
+    return [(int(s), str(n)) for s, n in rows]
+
+
+def coverage(cases: Cases, case_id: UUID) -> list[dict[str, Any]]:
+    """Per event of the case: version, position, leaf index and whether the latest
+    checkpoint covers it."""
+    ls.ensure_tables(cases.db)
+    positions = cases.positions(case_id)
+    indexes = ls.leaf_indexes(cases.db, list(positions.values()))
+    last = latest_checkpoint(cases.db)
+    size = last[0] if last else 0
+    return [{"version": v, "position": p, "leaf_index": indexes.get(p),
+             "covered": indexes.get(p, size) < size}
+            for v, p in sorted(positions.items())]
+
+
+def _event_json(event: StoredEvent) -> dict[str, Any]:
+    return {"stream_id": str(event.stream_id), "version": event.version,
+            "position": event.position, "topic": event.topic, **state_field(event.state)}
+
+
+def case_bundle(cases: Cases, case_id: UUID, since: int | None = None) -> dict[str, Any]:
+    """The case bundle of docs/bundle-format.md."""
+    events = stream_events(cases, case_id)
+    proofs = _proofs(cases, events)
+    bundle: dict[str, Any] = {
+        "format": FORMAT, "kind": "case", "stream_id": str(case_id),
+        "checkpoint": proofs["checkpoint"],
+        "events": [{**_event_json(e), "leaf_index": p["leaf_index"] if p["covered"] else None,
+                    "inclusion": p["inclusion"]}
+                   for e, p in zip(events, proofs["events"], strict=True)],
+    }
+    if since is not None and proofs["checkpoint"] is not None:
+        size = latest_checkpoint(cases.db)[0]  # type: ignore[index]
+        if not 0 < since <= size:
+            raise ValueError(f"since must be from 1 to the checkpoint's size {size}")
+        bundle["consistency"] = {"from": since,
+                                 "proof": [b64(h) for h in consistency(cases, since, size)]}
+    return bundle
+
+
+def write_log_bundle(cases: Cases, out: IO[bytes]) -> int:
+    """The whole-log bundle (JSON lines) up to the latest checkpoint; leaves written."""
+    ls.ensure_tables(cases.db)
+    last = latest_checkpoint(cases.db)
+    if last is None:
+        raise ls.LogError("the log has no checkpoint yet: run 'yishi log checkpoint'")
+    size, _root, note = last
+    out.write(orjson.dumps({"format": FORMAT, "kind": "log", "checkpoint": note,
+                            "size": size}) + b"\n")
+    dumps = orjson.dumps
+    for record in log_records(cases, size):
+        out.write(dumps(record) + b"\n")
+    return size
+
+
+def log_records(cases: Cases, size: int) -> Iterator[dict[str, Any]]:
+    """The records of a whole-log bundle up to ``size`` leaves: each leaf with its event
+    (null if the store lost it), and each event with no leaf (``i`` null)."""
+    events = _positioned_events(cases)
+    event = next(events, None)
+    last_position = -1
+    for index, data in enumerate(_leaves(cases, size)):
+        position = int(data.split(b"\n", 2)[1])
+        last_position = position
+        while event is not None and event.position < position:
+            yield {"i": None, "leaf": None, "event": _event_json(event)}
+            event = next(events, None)
+        record: dict[str, Any] = {"i": index, "leaf": data.decode("ascii"), "event": None}
+        if event is not None and event.position == position:
+            record["event"] = _event_json(event)
+            event = next(events, None)
+        yield record
+    while event is not None and event.position <= last_position:
+        yield {"i": None, "leaf": None, "event": _event_json(event)}
+        event = next(events, None)
+
+
+def _leaves(cases: Cases, size: int) -> Iterator[bytes]:
+    count = 0
+    for idx in range((size + tl.TILE_WIDTH - 1) >> tl.TILE_HEIGHT):
+        bundle = entry_bundle(cases, idx)
+        if bundle is None:
+            raise ls.LogError(f"the log's entry bundle {idx} is missing")
+        for data in tl.decode_entries(bundle[1]):
+            if count == size:
+                return
+            yield data
+            count += 1
+
+
+def _positioned_events(cases: Cases, page: int = 5000) -> Iterator[StoredEvent]:
+    recorder = cases.recorder
+    after = 0
+    while True:
+        notes = recorder.select_notifications(start=after + 1, limit=page)
+        for n in notes:
+            yield StoredEvent(UUID(str(n.originator_id)), n.originator_version, n.id, n.topic,
+                              bytes(n.state))
+        if len(notes) < page:
+            return
+        after = notes[-1].id
+
