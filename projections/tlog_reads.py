@@ -218,7 +218,7 @@ def _leaves(cases: Cases, size: int) -> Iterator[bytes]:
 
 def _positioned_events(cases: Cases, page: int = 5000) -> Iterator[StoredEvent]:
     recorder = cases.recorder
-    after = 0
+    after = -1  # from position 0: a row forged before the first event is read too
     while True:
         notes = recorder.select_notifications(start=after + 1, limit=page)
         for n in notes:

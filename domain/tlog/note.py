@@ -69,7 +69,7 @@ class Verifier:
     @classmethod
     def parse(cls, text: str) -> Verifier:
         """Read a verifier key ``name+hex id+base64(0x01 || key)``, checking its id."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)
         if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
             raise NoteError("a verifier key is <name>+<8 hex digits>+<base64 key>")
         name = _check_name(parts[0])
@@ -106,7 +106,7 @@ class Signer:
 
     @classmethod
     def parse(cls, text: str) -> Signer:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("a private key is PRIVATE+KEY+<name>+<key id>+<base64 key>")
         name = _check_name(parts[2])
