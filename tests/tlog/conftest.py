@@ -3,7 +3,7 @@ auditor's side (verifier key, an earlier checkpoint, bundles)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -69,7 +69,8 @@ def build_logged(url: str, app_factory: AppFactory, clock: ManualClock, signer: 
         pass
     step.signer.sign()
     made = latest_checkpoint(app.db)
-    assert made is not None and made[0] == 32
+    assert made is not None
+    assert made[0] == 32
     path = tmp / "auditor-checkpoint.txt"
     path.write_text(made[2])
     return Logged(url, victim, bystander, signer.verifier.text(), path, tmp)
@@ -77,6 +78,6 @@ def build_logged(url: str, app_factory: AppFactory, clock: ManualClock, signer: 
 
 @pytest.fixture
 def logged(durable_url: str, app_factory: AppFactory, clock: ManualClock, log_key: Signer,
-           tmp_path: Path) -> Iterator[Logged]:
+           tmp_path: Path) -> Logged:
     """Two closed cases (16 events each), all covered by a signed checkpoint of size 32."""
-    yield build_logged(durable_url, app_factory, clock, log_key, tmp_path)
+    return build_logged(durable_url, app_factory, clock, log_key, tmp_path)

@@ -35,8 +35,8 @@ def sql(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[An
     names = {"events": f'"{schema}".yishi_events', "pos": "notification_id"}
     names |= {f"log_{t}": f'"{schema}".yishi_tlog_{t}' for t in
               ("state", "leaves", "tiles", "entries", "checkpoints")}
-    with psycopg.connect(POSTGRES_BASE) as conn:
-        cur = conn.execute(statement.format(**names), params)
+    with psycopg.connect(POSTGRES_BASE) as pg:
+        cur = pg.execute(statement.format(**names), params)
         return cur.fetchall() if cur.description else []
 
 

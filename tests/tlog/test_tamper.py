@@ -73,7 +73,8 @@ def test_a_middle_event_deleted(logged: Logged, capsys: Cap) -> None:
     delete(logged.url, logged.victim, 8)
     status, out = export_case(logged, capsys)
     assert status == 1
-    assert f"case {logged.victim} version 8" in out and "missing" in out
+    assert f"case {logged.victim} version 8" in out
+    assert "missing" in out
     status, out = export_all(logged, capsys)
     assert status == 1
     assert f"case {logged.victim} version 8 (leaf {leaf}" in out
