@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from uuid import UUID
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -103,7 +104,7 @@ def test_the_stored_tree_is_the_rfc_tree_for_any_batching(
 def test_for_random_histories_the_root_is_the_recursive_rfc_root(steps: list[str]) -> None:
     clock = ManualClock(START)
     app = open_cases("memory:", clock=clock)
-    opened = []
+    opened: list[UUID] = []
     for what in steps:
         if what == "report" or not opened:
             opened.append(open_case(app))
