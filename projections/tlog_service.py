@@ -35,6 +35,7 @@ class LogStep:
         """Leaves appended by this step (0 at the head)."""
         result = self.follower.run_batch()
         try:
+            self.signer.signer()  # a missing or wrong key is reported at once, not when due
             if self.signer.due():
                 self.signer.sign()
                 if self.signer.created:
