@@ -24,7 +24,7 @@ import time
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -114,8 +114,7 @@ def lock_state(db: Database, cur: Cursor) -> LogState:
 # Reading the events --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EventRef:
+class EventRef(NamedTuple):
     """What a leaf commits to, as read from the events table."""
 
     position: int
@@ -127,12 +126,24 @@ class EventRef:
         return leaf_data(self.position, self.stream_id, self.version, self.event_hash)
 
 
+_HASH_KEY = b',"hash":"'
+_HEX_DIGITS = b"0123456789abcdef"
+
+
 def _hash_from_tail(tail: bytes) -> str | None:
-    if len(tail) == _TAIL and tail[:9] == b',"hash":"' and tail[-2:] == b'"}':
+    if len(tail) == _TAIL and tail.startswith(_HASH_KEY) and tail.endswith(b'"}'):
         digest = tail[9:73]
-        if _HEX64.fullmatch(digest):
+        if not digest.strip(_HEX_DIGITS):  # 64 lower-case hex digits
             return digest.decode("ascii")
     return None
+
+
+def _canonical_id(stream: object, cache: dict[object, str]) -> str:
+    """A stream id as canonical hyphenated lower-case text (SQLite stores 32 hex digits)."""
+    text = cache.get(stream)
+    if text is None:
+        text = cache[stream] = str(stream if isinstance(stream, UUID) else UUID(str(stream)))
+    return text
 
 
 def _hash_from_state(state: bytes, position: int) -> str:
@@ -176,12 +187,12 @@ def read_events(cases: Cases, after: int, limit: int) -> list[EventRef]:
                          _hash_from_state(n.state, n.id)) for n in page]
     refs: list[EventRef] = []
     missing: list[int] = []
+    ids: dict[object, str] = {}
     for position, stream, version, tail in rows:
         digest = _hash_from_tail(bytes(tail))
         if digest is None:
             missing.append(position)
-        text = str(stream) if isinstance(stream, UUID) else str(UUID(stream))
-        refs.append(EventRef(position, text, version, digest or ""))
+        refs.append(EventRef(position, _canonical_id(stream, ids), version, digest or ""))
     if missing:
         states = full(datastore, table_name, missing)
         refs = [
@@ -243,24 +254,11 @@ def append_leaves(db: Database, cur: Cursor, size: int, events: Sequence[EventRe
             raise LogError(f"the log's entry bundle {partial_bundle} is missing")
         bundles[partial_bundle] = bytearray(bytes(row[0]))
 
-    full = tl.TILE_WIDTH * 32
-
-    def add(level: int, index: int, digest: bytes) -> None:
-        key = (level, index >> tl.TILE_HEIGHT)
-        tile = tiles.get(key)
-        if tile is None:
-            tile = tiles[key] = bytearray()
-        if len(tile) != (index & (tl.TILE_WIDTH - 1)) * 32:
-            raise LogError(f"the log's hash tile {key} does not end where the tree does")
-        tile += digest
-        if len(tile) == full:
-            add(level + 1, index >> tl.TILE_HEIGHT, tl.fold(tl.split_hashes(bytes(tile))))
-
+    datas = [event.leaf() for event in events]
+    _add_hashes(tiles, 0, size, [leaf_hash(d) for d in datas])
     leaves = []
     index = size
-    for event in events:
-        data = event.leaf()
-        add(0, index, leaf_hash(data))
+    for event, data in zip(events, datas, strict=True):
         bundle = bundles.get(index >> tl.TILE_HEIGHT)
         if bundle is None:
             bundle = bundles[index >> tl.TILE_HEIGHT] = bytearray()
@@ -269,6 +267,31 @@ def append_leaves(db: Database, cur: Cursor, size: int, events: Sequence[EventRe
         index += 1
     _write(db, cur, leaves, tiles, bundles, size)
     return index
+
+
+def _add_hashes(tiles: dict[tuple[int, int], bytearray], level: int, first: int,
+                hashes: list[bytes]) -> None:
+    """Append hashes of tree level ``8 * level`` from node index ``first`` to their tiles;
+    each tile they fill adds its root one tile level up."""
+    completed: list[bytes] = []
+    at = 0
+    while at < len(hashes):
+        index = first + at
+        key = (level, index >> tl.TILE_HEIGHT)
+        tile = tiles.get(key)
+        if tile is None:
+            tile = tiles[key] = bytearray()
+        offset = index & (tl.TILE_WIDTH - 1)
+        if len(tile) != offset * 32:
+            raise LogError(f"the log's hash tile {key} does not end where the tree does")
+        take = min(tl.TILE_WIDTH - offset, len(hashes) - at)
+        tile += b"".join(hashes[at : at + take])
+        at += take
+        if offset + take == tl.TILE_WIDTH:
+            completed.append(tl.fold(tl.split_hashes(bytes(tile))))
+    if completed:
+        first_up = (first + len(hashes)) // tl.TILE_WIDTH - len(completed)
+        _add_hashes(tiles, level + 1, first_up, completed)
 
 
 def _write(db: Database, cur: Cursor, leaves: list[tuple[int, int]],
