@@ -76,6 +76,7 @@ def _proofs(cases: Cases, events: list[StoredEvent]) -> dict[str, Any]:
                if indexes.get(e.position, size) < size}
     ranges = {p: inclusion_ranges(i, size) for p, i in covered.items()}
     combine = _hash_source(cases, [r for rs in ranges.values() for r in rs])
+    texts = _leaf_texts(cases, list(indexes.values()))
     out = []
     for event in events:
         index = indexes.get(event.position)
@@ -85,7 +86,7 @@ def _proofs(cases: Cases, events: list[StoredEvent]) -> dict[str, Any]:
             "tlog_proof": None,
         }
         if index is not None:
-            entry["leaf"] = _leaf_text(cases, index)
+            entry["leaf"] = texts[index]
         if event.position in covered:
             proof = [combine(lo, hi) for lo, hi in ranges[event.position]]
             entry["inclusion"] = [b64(h) for h in proof]
@@ -96,11 +97,22 @@ def _proofs(cases: Cases, events: list[StoredEvent]) -> dict[str, Any]:
     return {"checkpoint": note, "events": out}
 
 
-def _leaf_text(cases: Cases, index: int) -> str:
-    bundle = entry_bundle(cases, index >> tl.TILE_HEIGHT)
-    if bundle is None:
-        raise ls.LogError(f"the log's entry bundle for leaf {index} is missing")
-    return tl.decode_entries(bundle[1])[index & (tl.TILE_WIDTH - 1)].decode("ascii")
+def _leaf_texts(cases: Cases, indexes: list[int]) -> dict[int, str]:
+    """The leaf data of these leaves, reading each entry bundle they are in once."""
+    wanted = sorted({i >> tl.TILE_HEIGHT for i in indexes})
+    if not wanted:
+        return {}
+    marks = ",".join(["%s"] * len(wanted))
+    rows = cases.db.execute(f"SELECT idx, data FROM {ls.table(cases.db, 'entries')}"
+                            f" WHERE idx IN ({marks})", wanted)
+    bundles = {int(idx): tl.decode_entries(bytes(data)) for idx, data in rows}
+    texts = {}
+    for index in indexes:
+        bundle = bundles.get(index >> tl.TILE_HEIGHT)
+        if bundle is None or len(bundle) <= index & (tl.TILE_WIDTH - 1):
+            raise ls.LogError(f"the log's entry bundle for leaf {index} is missing")
+        texts[index] = bundle[index & (tl.TILE_WIDTH - 1)].decode("ascii")
+    return texts
 
 
 def entry_bundle(cases: Cases, idx: int) -> tuple[int, bytes] | None:

@@ -35,13 +35,13 @@ from psycopg.rows import tuple_row
 from domain.application import Cases
 from domain.storage import Cursor, Database
 from domain.tlog import tiles as tl
-from domain.tlog.leaf import leaf_data
+from domain.tlog.leaf import HASH_TAIL, hash_from_tail, leaf_data
 from domain.tlog.tree import Node, leaf_hash, nodes_for, range_nodes, tree_root
 
 DEFAULT_BATCH = 5000
 #: Seconds to sleep inside each batch's transaction before it commits (tests of crashes).
 SLOWDOWN_ENV = "YISHI_LOG_SLOWDOWN"
-_TAIL = 75  # ,"hash":"<64 hex>"}
+_TAIL = HASH_TAIL
 _HEX64 = re.compile(rb"[0-9a-f]{64}")
 
 
@@ -126,18 +126,6 @@ class EventRef(NamedTuple):
         return leaf_data(self.position, self.stream_id, self.version, self.event_hash)
 
 
-_HASH_KEY = b',"hash":"'
-_HEX_DIGITS = b"0123456789abcdef"
-
-
-def _hash_from_tail(tail: bytes) -> str | None:
-    if len(tail) == _TAIL and tail.startswith(_HASH_KEY) and tail.endswith(b'"}'):
-        digest = tail[9:73]
-        if not digest.strip(_HEX_DIGITS):  # 64 lower-case hex digits
-            return digest.decode("ascii")
-    return None
-
-
 def _canonical_id(stream: object, cache: dict[object, str]) -> str:
     """A stream id as canonical hyphenated lower-case text (SQLite stores 32 hex digits)."""
     text = cache.get(stream)
@@ -189,7 +177,7 @@ def read_events(cases: Cases, after: int, limit: int) -> list[EventRef]:
     missing: list[int] = []
     ids: dict[object, str] = {}
     for position, stream, version, tail in rows:
-        digest = _hash_from_tail(bytes(tail))
+        digest = hash_from_tail(bytes(tail))
         if digest is None:
             missing.append(position)
         refs.append(EventRef(position, _canonical_id(stream, ids), version, digest or ""))

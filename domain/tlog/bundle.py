@@ -27,7 +27,7 @@ from uuid import UUID
 
 import orjson
 
-from domain.tlog.leaf import LeafError, leaf_data, parse_leaf
+from domain.tlog.leaf import HASH_TAIL, LeafError, hash_from_tail, leaf_data, parse_leaf
 from domain.tlog.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from domain.tlog.tree import (
     CompactRange,
@@ -61,6 +61,9 @@ def _state_bytes(event: dict[str, Any]) -> bytes:
 
 
 def _event_hash(state: bytes) -> str | None:
+    found = hash_from_tail(state[-HASH_TAIL:])
+    if found is not None:
+        return found
     try:
         value = orjson.loads(state).get("hash")
     except (orjson.JSONDecodeError, AttributeError):

@@ -56,3 +56,19 @@ def parse_leaf(data: bytes) -> Leaf:
     if match is None:
         raise LeafError("leaf data is not in the yishi-event/v1 form")
     return Leaf(int(match[1]), match[2], int(match[3]), match[4])
+
+
+_HASH_KEY = b',"hash":"'
+_HEX_DIGITS = b"0123456789abcdef"
+#: The length of a stored state's tail that holds its chain hash: ``,"hash":"<64>"}``.
+HASH_TAIL = 75
+
+
+def hash_from_tail(tail: bytes) -> str | None:
+    """The chain hash at the end of a stored event's JSON (where the library's encoding of
+    yishi's events puts it), or None if the tail is not of that form (parse it in full)."""
+    if len(tail) == HASH_TAIL and tail.startswith(_HASH_KEY) and tail.endswith(b'"}'):
+        digest = tail[9:73]
+        if not digest.strip(_HEX_DIGITS):  # 64 lower-case hex digits
+            return digest.decode("ascii")
+    return None
