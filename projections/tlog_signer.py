@@ -3,9 +3,12 @@
 Settings (environment; docs/adr/0051-log-keys.md, 0052-checkpoint-cadence.md):
 
 - ``YISHI_LOG_KEY_FILE``: the private key file (Go's ``PRIVATE+KEY+...`` form, mode 0600),
-  outside the database. On the embedded SQLite store it defaults to ``<database file>.log-key``
-  and is created on first start with origin ``yishi.local/<random suffix>``; on PostgreSQL
-  it is required, with ``YISHI_LOG_ORIGIN``, for anything to be signed.
+  outside the database. During a rotation it names two files separated by ``os.pathsep``
+  (``new.key:old.key``), both of the log's origin: each checkpoint then carries both
+  signatures (docs/adr/0051-log-keys.md). On the embedded SQLite store it defaults to
+  ``<database file>.log-key`` and is created on first start with origin
+  ``yishi.local/<random suffix>``; on PostgreSQL it is required, with
+  ``YISHI_LOG_ORIGIN``, for anything to be signed.
 - ``YISHI_LOG_ORIGIN``: the log's origin (= key name); when given it must match the key's.
 - ``YISHI_LOG_CHECKPOINT_LEAVES`` (1000) and ``YISHI_LOG_CHECKPOINT_SECONDS`` (60): a
   checkpoint is due when that many leaves are not yet covered, or when any leaf has waited
@@ -102,6 +105,14 @@ def checkpoint_count(db: Database) -> int:
     return int(db.execute(f"SELECT COUNT(*) FROM {ls.table(db, 'checkpoints')}")[0][0])
 
 
+def _signed(note: str, signer: Signer) -> bool:
+    try:
+        open_checkpoint(note, signer.verifier)
+    except NoteError:
+        return False
+    return True
+
+
 class LogSigner:
     """Signs checkpoints of one store's log with its key (found, or made, once)."""
 
@@ -112,13 +123,28 @@ class LogSigner:
         self.settings = settings or LogSettings()
         self.create = create
         self._signer: Signer | None = None
+        self._others: list[Signer] = []
         #: A line for logs: where a key was created (None if none was).
         self.created: str | None = None
 
     def key_path(self) -> Path | None:
+        """The (first) key file."""
         if self.settings.key_file:
-            return Path(self.settings.key_file)
+            return Path(self.settings.key_file.split(os.pathsep)[0])
         return default_key_file(self.cases)
+
+    def _other_keys(self, origin: str) -> list[Signer]:
+        paths = (self.settings.key_file or "").split(os.pathsep)[1:]
+        others = []
+        for path in map(Path, filter(None, paths)):
+            if not path.exists():
+                raise SigningStopped(f"the log's key file {path} is missing: signing stopped")
+            other = read_key(path)
+            if other.name != origin:
+                raise SigningStopped(f"the key file {path} signs as {other.name!r}, not as"
+                                     f" the log's origin {origin!r}")
+            others.append(other)
+        return others
 
     def signer(self) -> Signer:
         """The key, read once; made beside an embedded store with no checkpoints yet."""
@@ -151,15 +177,14 @@ class LogSigner:
         if self.settings.origin and signer.name != self.settings.origin:
             raise SigningStopped(f"the key file {path} signs as {signer.name!r},"
                                  f" not as YISHI_LOG_ORIGIN {self.settings.origin!r}")
+        others = self._other_keys(signer.name)
         last = latest_checkpoint(self.db)
-        if last is not None:
-            try:
-                open_checkpoint(last[2], signer.verifier)
-            except NoteError:
-                raise SigningStopped(
-                    f"the key file {path} ({signer.verifier.text()}) did not sign the log's"
-                    " latest checkpoint: signing stopped (docs/adr/0051)") from None
+        if last is not None and not any(_signed(last[2], k) for k in [signer, *others]):
+            raise SigningStopped(
+                f"the key file {path} ({signer.verifier.text()}) did not sign the log's"
+                " latest checkpoint: signing stopped (docs/adr/0051)")
         self._signer = signer
+        self._others = others
         return signer
 
     def due(self, now: float | None = None) -> bool:
@@ -202,7 +227,7 @@ class LogSigner:
                     f"the stored tree no longer has the root signed at size {last_size}:"
                     " the log was altered; never signing over it")
             root = ls.root_at(db, state.size, cur)
-            note = sign_checkpoint(signer, state.size, root)
+            note = sign_checkpoint([signer, *self._others], state.size, root)
             cur.execute(f"INSERT INTO {ls.table(db, 'checkpoints')} (size, root, note,"
                         " signed_at) VALUES (%s, %s, %s, %s)",
                         (state.size, root, note, datetime.now(UTC).isoformat()))

@@ -21,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -133,11 +134,22 @@ class Signer:
 
     def sign(self, text: str) -> str:
         """The signed note of ``text`` (which must end in a newline)."""
-        if not text.endswith("\n") or "\n\n" in text:
-            raise NoteError("a note's text ends in one newline and has no blank line")
-        signature = self._key.sign(text.encode())
-        value = self.verifier.id.to_bytes(4, "big") + signature
-        return f"{text}\n{DASH} {self.name} {b64(value)}\n"
+        return sign_note(text, [self])
+
+    def signature_line(self, text: str) -> str:
+        value = self.verifier.id.to_bytes(4, "big") + self._key.sign(text.encode())
+        return f"{DASH} {self.name} {b64(value)}\n"
+
+
+def sign_note(text: str, signers: Sequence[Signer]) -> str:
+    """``text`` signed by every one of ``signers`` (one signature line each, in order):
+    during a key rotation the old and the new key both sign, and each verifier uses the
+    line of the key it knows."""
+    if not text.endswith("\n") or "\n\n" in text:
+        raise NoteError("a note's text ends in one newline and has no blank line")
+    if not signers:
+        raise NoteError("a note needs at least one signer")
+    return text + "\n" + "".join(signer.signature_line(text) for signer in signers)
 
 
 @dataclass(frozen=True)
@@ -191,9 +203,13 @@ class Checkpoint:
         return f"{origin}\n{size}\n{b64(root)}\n"
 
 
-def sign_checkpoint(signer: Signer, size: int, root: bytes) -> str:
-    """A checkpoint of ``size`` and ``root`` signed by ``signer`` (origin = key name)."""
-    return signer.sign(Checkpoint.body(signer.name, size, root))
+def sign_checkpoint(signer: Signer | Sequence[Signer], size: int, root: bytes) -> str:
+    """A checkpoint of ``size`` and ``root`` signed by ``signer`` (origin = its key name),
+    or by several keys of the same name (a rotation)."""
+    signers = [signer] if isinstance(signer, Signer) else list(signer)
+    if len({s.name for s in signers}) != 1:
+        raise NoteError("the log's keys all carry its origin as their name")
+    return sign_note(Checkpoint.body(signers[0].name, size, root), signers)
 
 
 def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:

@@ -4,6 +4,7 @@ exit statuses, events deleted behind a snapshot, and the follower in ``projectio
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from projections.tlog_signer import (
     SigningStopped,
     checkpoint_count,
     latest_checkpoint,
+    write_key,
 )
 from tests.conftest import People
 from tests.stories import advance, open_case
@@ -151,3 +153,33 @@ def test_projections_run_follows_the_log_on_postgres(
     note = latest_checkpoint(app.db)
     assert note is not None
     assert open_checkpoint(note[2], log_key.verifier).size == 16
+
+
+def test_a_rotation_signs_with_both_keys_and_each_verifier_accepts(
+    sqlite_url: str, app_factory: Callable[[str], Cases], log_key: Signer, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = app_factory(sqlite_url)
+    open_case(app)
+    step = LogStep(app)
+    step()
+    new = Signer.generate(log_key.name)
+    write_key(tmp_path / "new.key", new)
+    monkeypatch.setenv("YISHI_LOG_KEY_FILE",
+                       f"{tmp_path / 'new.key'}{os.pathsep}{tmp_path / 'log.key'}")
+    open_case(app)
+    ls.LogFollower(app).catch_up()
+    made = LogSigner(app).sign()
+    assert made is not None
+    assert made.note.count("\n\u2014 ") == 2
+    assert open_checkpoint(made.note, new.verifier).size == 2
+    assert open_checkpoint(made.note, log_key.verifier).size == 2
+    monkeypatch.setenv("YISHI_LOG_KEY_FILE", str(tmp_path / "new.key"))
+    open_case(app)
+    ls.LogFollower(app).catch_up()
+    assert LogSigner(app).sign() is not None  # the new key alone, once it has signed
+    stranger = Signer.generate(log_key.name)
+    write_key(tmp_path / "stranger.key", stranger)
+    monkeypatch.setenv("YISHI_LOG_KEY_FILE", str(tmp_path / "stranger.key"))
+    with pytest.raises(SigningStopped, match="did not sign the log's latest checkpoint"):
+        LogSigner(app).sign()
