@@ -33,6 +33,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import psycopg
@@ -43,7 +44,7 @@ from api.http.app import create_app
 from api.http.settings import Settings
 from domain.application import Cases, open_cases
 from domain.clock import ManualClock
-from domain.model import Role
+from domain.model import Actor, Role
 from domain.tlog.bundle import read_log_bundle, verify_case_bundle, verify_log_bundle
 from domain.tlog.note import Signer
 from projections import tlog_store as ls
@@ -52,6 +53,9 @@ from projections.tlog_signer import LogSigner, write_key
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 TARGET = 50_000
+RESIDENT = Actor("resident-1", Role.RESIDENT, frozenset({"JX"}))
+REPORT = {"compound_id": "JX", "community_id": "C1", "title": "地下车库漏水",
+          "description": "The garage leaks.", "category": "facilities", "channel": "wechat"}
 PG = os.environ.get("YISHI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -138,7 +142,7 @@ def audit(app: Cases, tmp: Path, signer: Signer) -> None:
           f" python -c pass {statistics.median(bare) * 1000:.0f} ms")
 
 
-def twenty_event_case(app: Cases) -> object:
+def twenty_event_case(app: Cases) -> UUID:
     for case_id in app.case_ids():
         if len(app.positions(case_id)) >= 20:
             return case_id
@@ -182,8 +186,6 @@ def proofs(app: Cases, url: str) -> None:
 
 def exposure(url: str, seconds: float, rate: float) -> None:
     from api.http.background import background_services  # noqa: PLC0415
-    from tests.conftest import People, report_data  # noqa: PLC0415
-
     app = open_cases(url)
     services = background_services(app, Settings(database_url=url))
     for service in services:
@@ -191,7 +193,7 @@ def exposure(url: str, seconds: float, rate: float) -> None:
     appended: dict[int, float] = {}
     started = time.monotonic()
     while time.monotonic() - started < seconds:
-        recorded = app.report_problem(People.resident, report_data())
+        recorded = app.report_problem(RESIDENT, REPORT)
         assert recorded.event.position is not None
         appended[recorded.event.position] = time.time()
         time.sleep(max(0.0, 1 / rate - 0.001))
