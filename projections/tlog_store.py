@@ -128,9 +128,10 @@ class EventRef(NamedTuple):
 
 def _canonical_id(stream: object, cache: dict[object, str]) -> str:
     """A stream id as canonical hyphenated lower-case text (SQLite stores 32 hex digits)."""
-    text = cache.get(stream)
+    key = stream.int if isinstance(stream, UUID) else stream  # hashed in C, not in Python
+    text = cache.get(key)
     if text is None:
-        text = cache[stream] = str(stream if isinstance(stream, UUID) else UUID(str(stream)))
+        text = cache[key] = str(stream if isinstance(stream, UUID) else UUID(str(stream)))
     return text
 
 
