@@ -4,6 +4,7 @@ verifiable log (可验证日志). docs/adr/0051-log-keys.md says how to keep the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,13 @@ def _existing_store(args: argparse.Namespace) -> None:
         path = Path(settings.library_env["SQLITE_DBNAME"])
         if not path.exists():
             raise CommandError(f"no store at {path}")
+        import sqlite3  # noqa: PLC0415
+
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
+                                 ("yishi_tlog_checkpoints",)).fetchone()
+        if found is None:
+            raise CommandError(f"the store at {path} has no log yet")
     elif settings.kind == "postgres":
         import psycopg  # noqa: PLC0415
 
