@@ -16,9 +16,6 @@ import base64
 import json
 import os
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,6 +105,9 @@ def open_mirror(root: Path, verifier: Verifier) -> Mirror:
 
 
 def _get(url: str, token: str | None) -> bytes:
+    import urllib.error  # noqa: PLC0415 (only 'audit pull' needs HTTP: verify starts faster)
+    import urllib.request  # noqa: PLC0415
+
     if not url.startswith(("http://", "https://")):
         raise AuditError(f"{url}: only http:// and https:// servers")
     request = urllib.request.Request(url)  # noqa: S310 (the scheme is checked above)

@@ -302,11 +302,18 @@ class _LeafWalk:
         self.leaves: dict[tuple[str, int], int] = {}
         self.problems: list[str] = []
         self.proved: list[str] = []
+        self.ids: dict[str, UUID] = {}
 
     def feed(self, event: dict[str, Any], state: bytes) -> None:
         if self.walker is not None:
-            self.walker.feed(UUID(event["stream_id"]), int(event["version"]),
+            self.walker.feed(self._uuid(event["stream_id"]), int(event["version"]),
                              str(event["topic"]), state)
+
+    def _uuid(self, text: str) -> UUID:
+        found = self.ids.get(text)
+        if found is None:
+            found = self.ids[text] = UUID(text)
+        return found
 
     def record(self, record: dict[str, Any]) -> None:
         event = record.get("event")
@@ -322,26 +329,29 @@ class _LeafWalk:
         data = str(record.get("leaf", "")).encode("ascii", "replace")
         self.compact.append(leaf_hash(data))
         self._earlier()
+        theirs = next(self.mirrored, None) if self.mirrored is not None else data
+        if event is not None:
+            state = _state_bytes(event)
+            self.feed(event, state)
+            stream, version = str(event["stream_id"]), int(event["version"])
+            mine = leaf_data(int(event["position"]), stream, version,
+                             _event_hash(state) or "-")
+            if mine == data and theirs in (data, None):  # the usual case: nothing to name
+                self.leaves[(stream, version)] = index
+                return
         try:
             leaf = parse_leaf(data)
         except LeafError:
             self.problems.append(f"leaf {index}: not yishi leaf data")
             return
-        if self.mirrored is not None:
-            theirs = next(self.mirrored, None)
-            if theirs is not None and theirs != data:
-                self.problems.append(f"leaf {index} (case {leaf.stream_id} version"
-                                     f" {leaf.version}): differs from the mirror's")
+        if theirs is not None and theirs != data:
+            self.problems.append(f"leaf {index} (case {leaf.stream_id} version"
+                                 f" {leaf.version}): differs from the mirror's")
         self.leaves[(leaf.stream_id, leaf.version)] = index
         if event is None:
             self.problems.append(f"case {leaf.stream_id} version {leaf.version} (leaf {index},"
                                  f" position {leaf.position}): the event is missing")
-            return
-        state = _state_bytes(event)
-        self.feed(event, state)
-        mine = leaf_data(int(event["position"]), UUID(event["stream_id"]),
-                         int(event["version"]), _event_hash(state) or "-")
-        if mine != data:
+        else:
             self.problems.append(f"case {leaf.stream_id} version {leaf.version}"
                                  f" (leaf {index}): the event differs from its leaf")
 
