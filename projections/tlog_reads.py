@@ -16,11 +16,12 @@ import orjson
 
 from domain.application import Cases
 from domain.errors import CaseNotFound
+from domain.storage import Cursor
 from domain.tlog import tiles as tl
 from domain.tlog.bundle import FORMAT, state_field
 from domain.tlog.note import b64
 from domain.tlog.proof_text import format_proof
-from domain.tlog.tree import consistency_ranges, inclusion_ranges, node_hash, range_nodes
+from domain.tlog.tree import Node, consistency_ranges, inclusion_ranges, node_hash, range_nodes
 from projections import tlog_store as ls
 from projections.tlog_signer import latest_checkpoint
 
@@ -46,10 +47,7 @@ def stream_events(cases: Cases, stream_id: UUID) -> list[StoredEvent]:
                         s.topic, bytes(s.state)) for s in stored]
 
 
-def _hash_source(cases: Cases, ranges: list[tuple[int, int]]) -> Any:
-    nodes = {n for lo, hi in ranges for n in range_nodes(lo, hi)}
-    hashes = ls.load_hashes(cases.db, nodes)
-
+def _combiner(hashes: dict[Node, bytes]) -> Any:
     def combine(lo: int, hi: int) -> bytes:
         parts = range_nodes(lo, hi)
         result = hashes[parts[-1]]
@@ -60,51 +58,78 @@ def _hash_source(cases: Cases, ranges: list[tuple[int, int]]) -> Any:
     return combine
 
 
+def _hash_source(cases: Cases, ranges: list[tuple[int, int]], cur: Cursor | None = None
+                 ) -> Any:
+    nodes = {n for lo, hi in ranges for n in range_nodes(lo, hi)}
+    return _combiner(ls.load_hashes(cases.db, nodes, cur))
+
+
+def _event_positions(cases: Cases, case_id: UUID, cur: Cursor) -> list[tuple[int, int]]:
+    """``(version, position)`` of every event of a stream, by version (one query)."""
+    recorder = cases.recorder
+    table = getattr(recorder, "events_table_name", None)
+    if table is None:  # the in-memory store
+        return sorted(cases.positions(case_id).items())
+    if cases.db.dialect == "postgres":
+        sql = (f"SELECT originator_version, notification_id FROM {cases.db.table(table)}"
+               " WHERE originator_id = %s ORDER BY originator_version")
+        params: tuple[Any, ...] = (case_id,)
+    else:
+        sql = (f'SELECT originator_version, rowid FROM "{table}" WHERE originator_id = %s'
+               " ORDER BY originator_version")
+        params = (case_id.hex,)
+    return [(int(v), int(p)) for v, p in cur.execute(sql, params).fetchall()]
+
+
 def case_proofs(cases: Cases, case_id: UUID) -> dict[str, Any]:
     """``{"checkpoint", "events": [{"version", "position", "leaf_index", "leaf",
-    "covered", "inclusion", "tlog_proof"}]}`` for GET /cases/{id}/proof."""
-    events = stream_events(cases, case_id)
-    return _proofs(cases, events)
-
-
-def _proofs(cases: Cases, events: list[StoredEvent]) -> dict[str, Any]:
+    "covered", "inclusion", "tlog_proof"}]}`` for GET /cases/{id}/proof: one transaction,
+    five statements (events, leaves, checkpoint, tiles, entries)."""
     ls.ensure_tables(cases.db)
-    last = latest_checkpoint(cases.db)
-    size, note = (last[0], last[2]) if last else (0, None)
-    indexes = ls.leaf_indexes(cases.db, [e.position for e in events])
-    covered = {e.position: indexes[e.position] for e in events
-               if indexes.get(e.position, size) < size}
+    with cases.db.transaction() as cur:
+        events = _event_positions(cases, case_id, cur)
+        if not events:
+            raise CaseNotFound(case_id)
+        return _proofs(cases, events, cur)
+
+
+def _proofs(cases: Cases, events: list[tuple[int, int]], cur: Cursor) -> dict[str, Any]:
+    rows = cur.execute(f"SELECT size, note FROM {ls.table(cases.db, 'checkpoints')}"
+                       " ORDER BY size DESC LIMIT 1").fetchall()
+    size, note = (int(rows[0][0]), str(rows[0][1])) if rows else (0, None)
+    indexes = ls.leaf_indexes(cases.db, [p for _v, p in events], cur)
+    covered = {p: indexes[p] for _v, p in events if indexes.get(p, size) < size}
     ranges = {p: inclusion_ranges(i, size) for p, i in covered.items()}
-    combine = _hash_source(cases, [r for rs in ranges.values() for r in rs])
-    texts = _leaf_texts(cases, list(indexes.values()))
+    combine = _hash_source(cases, [r for rs in ranges.values() for r in rs], cur)
+    texts = _leaf_texts(cases, list(indexes.values()), cur)
     out = []
-    for event in events:
-        index = indexes.get(event.position)
+    for version, position in events:
+        index = indexes.get(position)
         entry: dict[str, Any] = {
-            "version": event.version, "position": event.position, "leaf_index": index,
-            "leaf": None, "covered": event.position in covered, "inclusion": None,
+            "version": version, "position": position, "leaf_index": index,
+            "leaf": None, "covered": position in covered, "inclusion": None,
             "tlog_proof": None,
         }
         if index is not None:
             entry["leaf"] = texts[index]
-        if event.position in covered:
-            proof = [combine(lo, hi) for lo, hi in ranges[event.position]]
+        if position in covered:
+            proof = [combine(lo, hi) for lo, hi in ranges[position]]
             entry["inclusion"] = [b64(h) for h in proof]
             assert note is not None
             entry["tlog_proof"] = format_proof(index or 0, proof, note,
-                                               extra=str(event.position).encode())
+                                               extra=str(position).encode())
         out.append(entry)
     return {"checkpoint": note, "events": out}
 
 
-def _leaf_texts(cases: Cases, indexes: list[int]) -> dict[int, str]:
+def _leaf_texts(cases: Cases, indexes: list[int], cur: Cursor) -> dict[int, str]:
     """The leaf data of these leaves, reading each entry bundle they are in once."""
     wanted = sorted({i >> tl.TILE_HEIGHT for i in indexes})
     if not wanted:
         return {}
     marks = ",".join(["%s"] * len(wanted))
-    rows = cases.db.execute(f"SELECT idx, data FROM {ls.table(cases.db, 'entries')}"
-                            f" WHERE idx IN ({marks})", wanted)
+    rows = cur.execute(f"SELECT idx, data FROM {ls.table(cases.db, 'entries')}"
+                       f" WHERE idx IN ({marks})", wanted).fetchall()
     bundles = {int(idx): tl.decode_entries(bytes(data)) for idx, data in rows}
     texts = {}
     for index in indexes:
@@ -129,7 +154,7 @@ def hash_tile(cases: Cases, level: int, idx: int) -> tuple[int, bytes] | None:
 
 def consistency(cases: Cases, old: int, new: int) -> list[bytes]:
     ranges = consistency_ranges(old, new)
-    combine = _hash_source(cases, ranges)
+    combine = _hash_source(cases, ranges, None)
     return [combine(lo, hi) for lo, hi in ranges]
 
 
@@ -161,7 +186,9 @@ def _event_json(event: StoredEvent) -> dict[str, Any]:
 def case_bundle(cases: Cases, case_id: UUID, since: int | None = None) -> dict[str, Any]:
     """The case bundle of docs/bundle-format.md."""
     events = stream_events(cases, case_id)
-    proofs = _proofs(cases, events)
+    ls.ensure_tables(cases.db)
+    with cases.db.transaction() as cur:
+        proofs = _proofs(cases, [(e.version, e.position) for e in events], cur)
     bundle: dict[str, Any] = {
         "format": FORMAT, "kind": "case", "stream_id": str(case_id),
         "checkpoint": proofs["checkpoint"],

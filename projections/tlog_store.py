@@ -390,11 +390,14 @@ def proof_hashes(db: Database, ranges: Iterable[tuple[int, int]]) -> dict[Node, 
     return load_hashes(db, nodes_for(ranges))
 
 
-def leaf_indexes(db: Database, positions: Sequence[int]) -> dict[int, int]:
+def leaf_indexes(db: Database, positions: Sequence[int], cur: Cursor | None = None
+                 ) -> dict[int, int]:
     """Leaf index by event position, for the positions that have a leaf."""
     if not positions:
         return {}
     marks = ",".join(["%s"] * len(positions))
-    rows = db.execute(f"SELECT position, leaf_index FROM {table(db, 'leaves')}"
-                      f" WHERE position IN ({marks})", list(positions))
+    sql = (f"SELECT position, leaf_index FROM {table(db, 'leaves')}"
+           f" WHERE position IN ({marks})")
+    rows = (cur.execute(sql, list(positions)).fetchall() if cur is not None
+            else db.execute(sql, list(positions)))
     return {int(p): int(i) for p, i in rows}
