@@ -117,7 +117,7 @@ def run_status(args: argparse.Namespace) -> int:
     out.write(f"generation {status['generation']}, log head {status['head']}\n")
     for name, figures in status["projections"].items():
         out.write(f"{name:<8} position {figures['position']:>10}  lag {figures['lag']:>8}\n")
-    out.write(f"{'log':<8} position {tlog['position']:>10}  lag {tlog['lag']:>8}"
-              f"  (size {tlog['size']}, checkpoint {tlog['checkpoint_size']},"
-              f" {tlog['uncovered']} not yet covered; never rebuilt)\n")
+    out.write(f"{'log':<8} position {tlog['position']:>10}  (size {tlog['size']},"
+              f" checkpoint {tlog['checkpoint_size']}, {tlog['uncovered']} not yet covered;"
+              f" never rebuilt)  lag {tlog['lag']:>8}\n")
     return 0
