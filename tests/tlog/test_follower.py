@@ -23,6 +23,7 @@ from domain.storage import Database
 from domain.tlog.note import Signer
 from domain.tlog.tree import leaf_hash, range_nodes
 from projections import tlog_store as ls
+from projections.service import rebuild
 from projections.tlog_service import LogStep
 from projections.tlog_signer import latest_checkpoint
 from tests.conftest import START, People
@@ -140,3 +141,21 @@ def test_erasure_changes_no_leaf_and_no_checkpoint(
     reopened = open_cases(sqlite_url)
     assert events_root(reopened)[1] == before[1]
     reopened.close()
+
+
+def test_projections_rebuild_never_touches_the_log(
+    sqlite_url: str, app_factory: Callable[[str], Cases], clock: ManualClock, log_key: Signer
+) -> None:
+    app = app_factory(sqlite_url)
+    advance(app, clock, open_case(app), Step.CLOSED)
+    step = LogStep(app)
+    while step():
+        pass
+
+    def log_tables() -> list[object]:
+        return [app.db.execute(f"SELECT * FROM {ls.table(app.db, name)}")
+                for name in ("state", "leaves", "tiles", "entries", "checkpoints")]
+
+    before = log_tables()
+    rebuild(app)
+    assert log_tables() == before
