@@ -33,7 +33,6 @@ from domain.tlog.tree import (
     CompactRange,
     ProofError,
     leaf_hash,
-    root_of,
     verify_consistency,
     verify_inclusion,
 )
@@ -397,7 +396,3 @@ def check_leaves(records: Iterable[dict[str, Any]], checkpoint: Checkpoint | Non
     if report.ok and chained is not None and walk.walker is not None:
         report.proved.append(f"{chained} event(s) in {len(walk.walker.reports())} stream(s):"
                              " every hash chain intact, every event has its leaf")
-
-
-def root_of_leaves(leaves: Iterable[bytes]) -> bytes:
-    return root_of([leaf_hash(d) for d in leaves])
