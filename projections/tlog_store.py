@@ -23,6 +23,7 @@ import re
 import time
 import weakref
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -326,9 +327,15 @@ class LogFollower:
         self._slowdown = float(os.environ.get(SLOWDOWN_ENV, "0") or 0)
         ensure_tables(self.db)
 
-    def run_batch(self) -> BatchResult:
+    def run_batch(self, ahead: Future[list[EventRef]] | None = None,
+                  ahead_from: int = -1) -> BatchResult:
+        """One batch; ``ahead`` may hold the events after ``ahead_from``, read meanwhile
+        (used only if the log is still there)."""
         state = read_state(self.db)
-        events = read_events(self.cases, state.position, self.batch_size)
+        if ahead is not None and ahead_from == state.position:
+            events = ahead.result()
+        else:
+            events = read_events(self.cases, state.position, self.batch_size)
         if not events:
             return BatchResult(0, state.size, state.position)
         with self.db.transaction() as cur:
@@ -344,13 +351,29 @@ class LogFollower:
         return BatchResult(len(events), size, position)
 
     def catch_up(self) -> int:
-        """Batches until no event is left; the number of leaves appended."""
+        """Batches until no event is left; the number of leaves appended. The next batch is
+        read in a thread while this one is written (the server's answers overlap)."""
         total = 0
-        while True:
-            result = self.run_batch()
-            total += result.leaves
-            if result.leaves == 0 and not read_events(self.cases, result.position, 1):
-                return total
+        ahead: Future[list[EventRef]] | None = None
+        ahead_from = -1
+        with ThreadPoolExecutor(1, thread_name_prefix="yishi-log-read") as reader:
+            while True:
+                state = read_state(self.db)
+                if ahead is None or ahead_from != state.position:
+                    ahead_from = state.position
+                    ahead = reader.submit(read_events, self.cases, ahead_from, self.batch_size)
+                events = ahead.result()
+                if events:  # read the batch after this one while this one is written
+                    following = reader.submit(read_events, self.cases, events[-1].position,
+                                              self.batch_size)
+                result = self.run_batch(ahead, ahead_from)
+                total += result.leaves
+                if not events:
+                    if not read_events(self.cases, result.position, 1):
+                        return total
+                    ahead = None
+                    continue
+                ahead, ahead_from = following, events[-1].position
 
 
 # Reading hashes back -------------------------------------------------------------------
