@@ -43,6 +43,9 @@ COMMANDS: dict[str, str] = {
     "demo": "api.cli_demo",
     "serve": "api.cli_serve",
     "token": "api.cli_token",
+    "log": "api.cli_log",
+    "export": "api.cli_log",
+    "audit": "api.cli_auditor",  # imports no store and no server (the auditor's side)
 }
 
 #: The exit statuses (see the module's docstring).
@@ -129,6 +132,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if command_word(argv) == "audit":  # its own statuses: 0 verified, 1 failed, 2 unusable
+        auditor = importlib.import_module(COMMANDS["audit"])
+        audit_status: int = auditor.main(build_parser(argv).parse_args(argv))
+        return audit_status
     try:
         args = build_parser(argv).parse_args(argv)
         status: int = args.run(args)

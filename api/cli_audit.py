@@ -11,6 +11,8 @@ from domain.bounds import printable
 from domain.case import Case
 from domain.summaries import summarise
 from domain.verification import ChainReport
+from projections.tlog_check import check_store_log
+from projections.tlog_reads import coverage
 
 
 def register(subparsers: Any) -> None:
@@ -42,15 +44,19 @@ def run_replay(args: argparse.Namespace) -> int:
             f"case {args.case_id} has no version {args.version} (its last is"
             f" {steps[-1][0].version})"
         )
+    logged = {c["version"]: c for c in coverage(app, args.case_id)}
     out = sys.stdout
     out.write(f"case {args.case_id}\n")
     for event, _state in steps:
+        leaf = logged.get(event.version, {})
         out.write(
             f"v{event.version:<4} {event.recorded_at.isoformat(timespec='seconds')}  "
             f"{event.actor_role}:{printable(event.actor_id)}  "
             f"{event.step_before or '-'} -> {event.step_after}  "
             f"{event.type}: {printable(summarise(event.type, event.data))}  "
-            f"hash {event.hash[:16]}\n"
+            f"hash {event.hash[:16]}  "
+            + (f"log leaf {leaf['leaf_index']}, covered\n" if leaf.get("covered")
+               else "log: not yet covered by a checkpoint\n")
         )
     _event, state = steps[-1]
     out.write(f"\nstate after version {state.version}:\n")
@@ -93,10 +99,16 @@ def run_verify(args: argparse.Namespace) -> int:
             f"BROKEN case {report.case_id} at version {report.broken_at}: {report.reason}",
             file=sys.stdout,
         )
+    log_report = check_store_log(app) if not args.case_id else None
+    if log_report is not None:
+        for line in log_report.proved:
+            print(f"ok {line}")
+        for line in log_report.findings:
+            print(f"BROKEN log: {line}")
     if args.case_id and not broken:
         print(f"ok case {args.case_id}: {events} events, head {reports[0].head}")
     print(
         f"checked {len(reports)} case(s), {events} event(s): "
         f"{len(reports) - len(broken)} valid, {len(broken)} broken"
     )
-    return 1 if broken else 0
+    return 1 if broken or (log_report is not None and not log_report.ok) else 0

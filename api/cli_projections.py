@@ -15,6 +15,7 @@ from eventsourcing.persistence import PersistenceError
 from api.cli import CommandError, open_store
 from projections import store
 from projections.service import ProjectionService, follow, rebuild
+from projections.tlog_service import log_status
 
 
 def register(subparsers: Any) -> None:
@@ -107,10 +108,13 @@ def run_status(args: argparse.Namespace) -> int:
     try:
         if store.has_base(cases.db):
             status = ProjectionService(cases).status()
+            tlog = log_status(cases)
         else:  # never projected: say so, and create nothing (a read-only command)
             head = cases.head_position()
             status = {"generation": 0, "head": head, "projections": {
                 name: {"position": 0, "lag": head} for name in store.PROJECTIONS}}
+            tlog = {"position": 0, "size": 0, "checkpoint_size": 0, "uncovered": 0,
+                    "lag": head}
     except Exception as error:
         if _is_database_error(error):
             raise _database_error(error) from None
@@ -121,4 +125,7 @@ def run_status(args: argparse.Namespace) -> int:
     out.write(f"generation {status['generation']}, log head {status['head']}\n")
     for name, figures in status["projections"].items():
         out.write(f"{name:<8} position {figures['position']:>10}  lag {figures['lag']:>8}\n")
+    out.write(f"{'log':<8} position {tlog['position']:>10}  (size {tlog['size']},"
+              f" checkpoint {tlog['checkpoint_size']}, {tlog['uncovered']} not yet covered;"
+              f" never rebuilt)  lag {tlog['lag']:>8}\n")
     return 0

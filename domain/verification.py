@@ -43,8 +43,6 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
 
 from domain.catalogue import CATALOGUE, canonical_time
 from domain.chain import GENESIS, canonical_bytes
@@ -305,6 +303,10 @@ def stored_rows(recorder: Any, page_size: int = 10_000) -> Iterator[Row]:
     ``page_size`` rows (keyset on the notification id), as ``(case id, version, topic,
     state)``. Stores without SQL (the in-memory one) go through the library's
     ``select_notifications``."""
+    # Imported here: the auditor's commands use the walker above without any store.
+    from eventsourcing.postgres import PostgresDatastore  # noqa: PLC0415
+    from eventsourcing.sqlite import SQLiteDatastore  # noqa: PLC0415
+
     datastore = getattr(recorder, "datastore", None)
     if isinstance(datastore, PostgresDatastore):
         yield from _postgres_rows(datastore, recorder.events_table_name, page_size)
@@ -323,7 +325,7 @@ def _tuple_row(cursor: Any) -> Any:
     return tuple
 
 
-def _postgres_rows(datastore: PostgresDatastore, table: str, page_size: int) -> Iterator[Row]:
+def _postgres_rows(datastore: Any, table: str, page_size: int) -> Iterator[Row]:
     statement = (
         "SELECT notification_id, originator_id, originator_version, topic, state"
         f' FROM "{datastore.schema}"."{table}"'
@@ -334,7 +336,8 @@ def _postgres_rows(datastore: PostgresDatastore, table: str, page_size: int) -> 
         # Binary results: bytea arrives as is instead of as hex text to decode.
         with datastore.get_connection() as conn, conn.cursor(row_factory=_tuple_row) as curs:
             curs.execute(statement, (after, page_size), binary=True)
-            return curs.fetchall()
+            rows: list[Any] = curs.fetchall()
+            return rows
 
     # The next page is read in a thread while this one is checked (the wait for the server
     # overlaps with the checking).
@@ -350,7 +353,7 @@ def _postgres_rows(datastore: PostgresDatastore, table: str, page_size: int) -> 
                 return
 
 
-def _sqlite_rows(datastore: SQLiteDatastore, table: str, page_size: int) -> Iterator[Row]:
+def _sqlite_rows(datastore: Any, table: str, page_size: int) -> Iterator[Row]:
     statement = (
         f'SELECT rowid, originator_id, originator_version, topic, state FROM "{table}"'
         " WHERE rowid > ? ORDER BY rowid LIMIT ?"

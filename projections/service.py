@@ -22,6 +22,7 @@ from psycopg.sql import SQL, Identifier
 from domain.application import Cases
 from projections import store
 from projections.runner import DEFAULT_BATCH, Runner
+from projections.tlog_service import LogStep
 
 log = logging.getLogger(__name__)
 #: Seconds between two log lines about a catch-up in progress.
@@ -167,13 +168,15 @@ def follow(
     and a supervisor restarts the process, which resumes from its tracked position.
     """
     runner = Runner(cases, batch_size=batch_size)
+    log_step = LogStep(cases)  # the verifiable log follows here too (tlog_service.py)
     listener = _listen(cases)
     try:
         while not should_stop():
             result = runner.run_batch()
             if on_batch is not None and result.events:
                 on_batch(result.events, result.position)
-            if result.events:
+            leaves = log_step()
+            if result.events or leaves:
                 continue
             if exit_at_head and result.position >= cases.head_position():
                 return

@@ -21,6 +21,7 @@ from api.http import (
     routes_cases,
     routes_events,
     routes_health,
+    routes_log,
     routes_projections,
 )
 from api.http.background import Service, background_services
@@ -38,6 +39,7 @@ ROUTERS: list[APIRouter] = [
     routes_admin.router,
     routes_health.router,
     routes_projections.router,
+    routes_log.router,
 ]
 
 DESCRIPTION = """\

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from projections.service import ProjectionService
+from projections.tlog_service import LogService
 
 if TYPE_CHECKING:
     from api.http.settings import Settings
@@ -24,5 +25,6 @@ class Service(Protocol):
 
 
 def background_services(cases: Cases, settings: Settings) -> list[Service]:
-    """The services to run beside the server: the projections, in a background thread."""
-    return [ProjectionService(cases)]
+    """The services to run beside the server: the projections and the verifiable log's
+    follower (which signs checkpoints when it has a key), each in a background thread."""
+    return [ProjectionService(cases), LogService(cases)]

@@ -273,6 +273,15 @@ class LogOut(BaseModel):
     limit: int
 
 
+class EventCoverageOut(BaseModel):
+    """Whether the latest signed checkpoint of the verifiable log covers an event."""
+
+    version: int
+    position: int
+    leaf_index: int | None
+    covered: bool
+
+
 class VerifyOut(BaseModel):
     case_id: UUID
     valid: bool
@@ -280,6 +289,8 @@ class VerifyOut(BaseModel):
     head: str | None
     broken_at: int | None = None
     reason: str | None = None
+    #: Per event: its leaf in the verifiable log and whether a checkpoint covers it.
+    log: list[EventCoverageOut] = []
 
 
 class ProblemOut(BaseModel):

@@ -12,13 +12,22 @@ from fastapi.responses import JSONResponse
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep
 from api.http.conditional import ConditionalRoute
 from api.http.idempotency import Answer, after_commit
-from api.http.models import EXAMPLES, CaseOut, ProblemReportedData, StreamOut, VerifyOut, wire_data
+from api.http.models import (
+    EXAMPLES,
+    CaseOut,
+    EventCoverageOut,
+    ProblemReportedData,
+    StreamOut,
+    VerifyOut,
+    wire_data,
+)
 from api.http.problems import Problem, not_found
 from api.http.reads import moment_of, read_case
 from api.http.responses import problems
 from api.http.views import case_out, event_out
 from domain.case import Case
 from domain.commands import Command, CommandRow
+from projections.tlog_reads import coverage
 
 router = APIRouter(tags=["cases"], route_class=ConditionalRoute)
 
@@ -128,4 +137,5 @@ def verify(case_id: UUID, cases: CasesDep, actor: ActorDep) -> VerifyOut:
             raise not_found(case_id) from None
     report = cases.verify(case_id)
     return VerifyOut(case_id=case_id, valid=report.valid, events=report.events, head=report.head,
-                     broken_at=report.broken_at, reason=report.reason)
+                     broken_at=report.broken_at, reason=report.reason,
+                     log=[EventCoverageOut(**c) for c in coverage(cases, case_id)])

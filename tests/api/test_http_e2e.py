@@ -108,6 +108,7 @@ def through_all_eight_steps(server: LiveServer, client: httpx.Client, clock: Man
                                         "step_after", "recorded_at", "position", "prev_hash",
                                         "hash"}
     verified = client.get(f"/cases/{case_id}/verify", headers=t.auditor.headers).json()
+    assert [e["version"] for e in verified.pop("log")] == list(range(1, version + 1))
     assert verified == {"case_id": str(case_id), "valid": True, "events": version,
                         "head": stream["events"][-1]["hash"], "broken_at": None, "reason": None}
     past = client.get(f"/cases/{case_id}", params={"version": 2}, headers=t.auditor.headers)

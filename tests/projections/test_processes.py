@@ -101,6 +101,8 @@ def test_the_projector_exits_with_one_line_when_the_database_goes_away(
             runner.kill()
             runner.communicate(timeout=10)
     assert runner.returncode != 0
-    lines = err.strip().splitlines()
+    # Without a log key on PostgreSQL the log's follower says once that it cannot sign.
+    lines = [line for line in err.strip().splitlines()
+             if not line.startswith("log checkpoints: the log is not signed")]
     assert len(lines) == 1, err
     assert lines[0].startswith("yishi: lost the database: ")

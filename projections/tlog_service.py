@@ -1,0 +1,111 @@
+"""Keeping the verifiable log up to date: the follower's step, and the server's thread.
+
+``LogStep`` appends one batch of leaves and signs a checkpoint when the cadence asks for
+one. The HTTP server runs it in a background thread (``LogService``) beside the
+projections; ``yishi projections run`` calls it from its own loop (projections/service.py).
+``projections rebuild`` never touches the log: a log is checked against its checkpoints,
+never regenerated (docs/adr/0050-log-leaf.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from domain.application import Cases
+from projections import tlog_store as ls
+from projections.tlog_signer import LogSettings, LogSigner, SigningStopped, latest_checkpoint
+
+log = logging.getLogger(__name__)
+
+
+class LogStep:
+    """One step of the log's follower: a batch of leaves, then a checkpoint if due."""
+
+    def __init__(self, cases: Cases, *, batch_size: int = ls.DEFAULT_BATCH,
+                 settings: LogSettings | None = None) -> None:
+        self.cases = cases
+        self.follower = ls.LogFollower(cases, batch_size=batch_size)
+        self.signer = LogSigner(cases, settings)
+        #: Why checkpoints are not being signed (None while they are).
+        self.signing_error: str | None = None
+
+    def __call__(self) -> int:
+        """Leaves appended by this step (0 at the head)."""
+        result = self.follower.run_batch()
+        try:
+            self.signer.signer()  # a missing or wrong key is reported at once, not when due
+            if self.signer.due():
+                self.signer.sign()
+                if self.signer.created:
+                    log.warning("%s", self.signer.created)
+                    self.signer.created = None
+            self.signing_error = None
+        except SigningStopped as error:
+            if str(error) != self.signing_error:
+                log.error("log checkpoints: %s", error)
+            self.signing_error = str(error)
+        return result.leaves
+
+
+def log_status(cases: Cases) -> dict[str, Any]:
+    """The log's size, position, lag behind the head, the latest checkpoint and what it
+    does not cover yet."""
+    db = cases.db
+    ls.ensure_tables(db)
+    state = ls.read_state(db)
+    head = cases.head_position()
+    last = latest_checkpoint(db)
+    signed = last[0] if last else 0
+    return {"size": state.size, "position": state.position, "head": head,
+            "lag": max(head - state.position, 0), "checkpoint_size": signed,
+            "uncovered": state.size - signed}
+
+
+class LogService:
+    """The log's follower in a daemon thread of the server (polls, as the projections do)."""
+
+    name = "log"
+
+    def __init__(self, cases: Cases, *, interval: float = 0.2) -> None:
+        self.cases = cases
+        self.interval = interval
+        self.step = LogStep(cases)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="yishi-log", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                appended = self.step()
+                self.last_error = self.step.signing_error
+            except Exception as error:  # keep the server up; report it in readiness
+                self.last_error = f"{type(error).__name__}: {error}"
+                log.exception("log batch failed")
+                appended = 0
+            if appended == 0:
+                self._wake.wait(self.interval)
+                self._wake.clear()
+
+    def position(self) -> int:
+        return ls.read_state(self.cases.db).position
