@@ -125,6 +125,16 @@ class Database:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def has_table(self, name: str) -> bool:
+        """Whether the table exists (in the schema, on PostgreSQL); creates nothing."""
+        if self.dialect == "postgres":
+            rows = self.execute("SELECT to_regclass(%s)", (self.table(name),))
+            return bool(rows and rows[0][0] is not None)
+        rows = self.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", (name,)
+        )
+        return bool(rows)
+
     def create(self, *statements: str) -> None:
         """Create tables and indexes (statements use IF NOT EXISTS) in one transaction."""
         with self.transaction() as curs:

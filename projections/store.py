@@ -69,15 +69,7 @@ def ensure_base(db: Database) -> None:
 
 def has_base(db: Database) -> bool:
     """Whether the pointer table exists (the store was ever projected); creates nothing."""
-    if db in _READY:
-        return True
-    if db.dialect == "postgres":
-        rows = db.execute("SELECT to_regclass(%s)", (db.table("proj_generation"),))
-        return bool(rows and rows[0][0] is not None)
-    rows = db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", ("proj_generation",)
-    )
-    return bool(rows)
+    return db in _READY or db.has_table("proj_generation")
 
 
 def _create_base(db: Database) -> int:

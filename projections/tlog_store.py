@@ -62,6 +62,11 @@ def table(db: Database, name: str) -> str:
     return db.table(f"yishi_tlog_{name}")
 
 
+def has_tables(db: Database) -> bool:
+    """Whether the log's tables exist (the log was ever built); creates nothing."""
+    return db in _CREATED or db.has_table("yishi_tlog_state")
+
+
 #: Databases whose log tables are known to exist (checked once per process).
 _CREATED: weakref.WeakSet[Database] = weakref.WeakSet()
 

@@ -37,13 +37,16 @@ def corrected(generate: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, 
 
 
 def problem_media_type(spec: dict[str, Any]) -> None:
-    """Move error answers' ``application/json`` content to ``application/problem+json``."""
+    """Document error answers as ``application/problem+json`` only. FastAPI files their
+    model under the route's own media type (``application/json``, or ``text/plain`` for a
+    route answering plain text); the schema is kept, the media type replaced."""
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                if str(status)[0] in "45" and "application/json" in content:
-                    content[PROBLEM_JSON] = content.pop("application/json")
+                if str(status)[0] in "45" and content and set(content) != {PROBLEM_JSON}:
+                    media = content.get("application/json") or next(iter(content.values()))
+                    response["content"] = {PROBLEM_JSON: media}
 
 
 def whole_bounds(node: Any) -> None:

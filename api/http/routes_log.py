@@ -17,6 +17,7 @@ from api.http.auth import ActorDep, CasesDep
 from api.http.problems import Problem
 from api.http.reads import read_case
 from api.http.responses import problems
+from domain.bounds import JSON_SAFE_INTEGER
 from domain.model import Actor, Role
 from domain.tlog import tiles as tl
 from domain.tlog.note import b64
@@ -52,7 +53,7 @@ def checkpoint(cases: CasesDep) -> PlainTextResponse:
             responses=problems(422))
 def checkpoints(
     cases: CasesDep,
-    after: Annotated[int, Query(ge=0, le=2**62, description="sizes above this")] = 0,
+    after: Annotated[int, Query(ge=0, le=JSON_SAFE_INTEGER, description="sizes above this")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     rows = lr.checkpoints(cases, after, limit + 1)
@@ -89,8 +90,8 @@ def tile(path: str, cases: CasesDep, actor: ActorDep) -> Response:
             responses=problems(401, 403, 422))
 def consistency(
     cases: CasesDep, actor: ActorDep,
-    from_: Annotated[int, Query(alias="from", ge=1, le=2**62)],
-    to: Annotated[int, Query(ge=1, le=2**62)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=JSON_SAFE_INTEGER)],
+    to: Annotated[int, Query(ge=1, le=JSON_SAFE_INTEGER)],
 ) -> dict[str, Any]:
     _auditor(actor)
     size = _latest(cases)[0]
@@ -132,7 +133,7 @@ def case_proof(
             responses=problems(401, 404, 422))
 def case_export(
     case_id: UUID, cases: CasesDep, actor: ActorDep,
-    since: Annotated[int | None, Query(ge=1, le=2**62,
+    since: Annotated[int | None, Query(ge=1, le=JSON_SAFE_INTEGER,
                                        description="add a consistency proof from this size")
                      ] = None,
 ) -> dict[str, Any]:
