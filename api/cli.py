@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "api.cli_audit",
     "api.cli_projections",
     "api.cli_demo",
+    "api.cli_directory",
     "api.cli_serve",
     "api.cli_token",
 )

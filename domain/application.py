@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -29,10 +29,17 @@ from domain.catalogue import validate_data
 from domain.clock import Clock, SystemClock
 from domain.config import ConfigError, StoreSettings, parse_database_url
 from domain.deadlines import TimeLimits
-from domain.errors import CaseNotFound, OutOfScope, PermissionDenied, VersionConflict
+from domain.directory import Directory
+from domain.errors import (
+    CaseNotFound,
+    OutOfScope,
+    PermissionDenied,
+    SubjectOutOfScope,
+    VersionConflict,
+)
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
-from domain.privacy import SubjectKeys, seal, unseal
+from domain.privacy import ErasureState, SubjectKeys, seal, unseal
 from domain.storage import Database
 from domain.verification import ChainReport, ChainWalker, stored_rows
 
@@ -111,6 +118,7 @@ class Cases(Application[UUID]):
         datastore = getattr(self.recorder, "datastore", None)
         self.db = Database(datastore)
         self.keys = SubjectKeys(self.db)
+        self.directory = Directory(self, self.keys, self.clock.now)
         if group_commit is None:
             group_commit = self.env.get("GROUP_COMMIT", "n").strip().lower() in _YES
         self.committer: GroupCommitter | None = None
@@ -128,6 +136,12 @@ class Cases(Application[UUID]):
     ) -> Recorded:
         """Report a problem and open a case in collect (收集问题)."""
         clean = validate_data("ProblemReported", data)
+        # The directory decides where a case is filed: a registered compound, and its
+        # community (a community in the body must be the directory's).
+        clean["community_id"] = self.directory.filing(
+            clean["compound_id"], clean.get("community_id")
+        )
+        actor = self.directory.resolve(actor)
         contact = clean.pop("reporter", None)
         case_id = case_id or uuid4()
         now = self.clock.now()
@@ -156,6 +170,7 @@ class Cases(Application[UUID]):
         version raises VersionConflict. Without it the event goes on the head, re-decided
         against the newest state if another writer got in first.
         """
+        actor = self.directory.resolve(actor)
         if event_type == "CaseMerged":
             clean = validate_data(event_type, data)
             return self.merge_case(
@@ -184,6 +199,7 @@ class Cases(Application[UUID]):
     ) -> Recorded:
         """Merge a duplicate case into the open case it repeats (合并), atomically."""
         validate_data("CaseMerged", {"into_case_id": into_case_id, "note": note})
+        actor = self.directory.resolve(actor)
         target_id = UUID(str(into_case_id))
         for _attempt in range(_HEAD_RETRIES):
             with self._deciding():
@@ -205,11 +221,65 @@ class Cases(Application[UUID]):
             )
         raise VersionConflict(case_id, duplicate.version - 1, self._current_version(case_id))
 
-    def erase_subject(self, subject_id: str, actor: Actor) -> bool:
-        """Shred a data subject's key (PIPL erasure). True when there was one to shred."""
+    def erase_subject(
+        self,
+        subject_id: str,
+        actor: Actor,
+        resident_scope: Iterable[tuple[str, str]] | None = None,
+    ) -> bool:
+        """Shred a data subject's key (PIPL erasure). True when there was one to shred.
+
+        Only within the admin's scope (docs/adr/0070-scope-model.md): a report's subject
+        (``report:<case id>``) where the case is covered, a grid member's
+        (``member:...``) where the grid lies within it, a resident's
+        (``resident:<credential id>``) where ``resident_scope``, the credential's named
+        units, does. Anything else only for a district-wide admin; ``SubjectOutOfScope``
+        otherwise (which reads as not found).
+        """
         if actor.role is not Role.ADMIN:
             raise PermissionDenied("erase", actor.role, "only an admin erases personal data")
+        actor = self.directory.resolve(actor)
+        if not self._subject_in_scope(subject_id, actor, resident_scope):
+            raise SubjectOutOfScope(f"data subject {subject_id}")
         return self.keys.erase(subject_id, actor.id, self.clock.now())
+
+    def complete_erasures(self, wait_seconds: float = 5.0) -> bool:
+        """Leave no copy of any erased key in the database's files (docs/adr/0073). True
+        when done; False when older readers remained for ``wait_seconds`` (try again)."""
+        return self.keys.purge(wait_seconds, self.clock.now())
+
+    def erasure_state(self, subject_id: str, actor: Actor,
+                      resident_scope: Iterable[tuple[str, str]] | None = None
+                      ) -> ErasureState | None:
+        """``complete``, ``pending`` or None (never erased), within the admin's scope."""
+        if actor.role is not Role.ADMIN:
+            raise PermissionDenied("erase", actor.role, "only an admin erases personal data")
+        if not self._subject_in_scope(subject_id, self.directory.resolve(actor), resident_scope):
+            raise SubjectOutOfScope(f"data subject {subject_id}")
+        return self.keys.erasure_state(subject_id)
+
+    def _subject_in_scope(
+        self, subject_id: str, actor: Actor, resident_scope: Iterable[tuple[str, str]] | None
+    ) -> bool:
+        if actor.is_district_wide:
+            return True
+        kind, _, rest = subject_id.partition(":")
+        if kind == "report":
+            try:
+                case = self.get_case(UUID(rest))
+            except (ValueError, CaseNotFound):
+                return False
+            return actor.covers(case.compound_id, case.community_id)
+        if kind == "member":
+            view = self.directory.refresh()
+            grids = [u.code for u in view.units.values()
+                     if any(m.get("subject_id") == subject_id for m in u.team)]
+            return bool(grids) and all(
+                self.directory.within([("grid", g)], actor) for g in grids
+            )
+        if kind == "resident" and resident_scope is not None:
+            return self.directory.within(resident_scope, actor)
+        return False
 
     # One method per step of the method. Each is ``record`` with its event's fields named.
 
@@ -458,7 +528,9 @@ class Cases(Application[UUID]):
             raise CaseNotFound(case_id) from None
         if not isinstance(case, Case):
             raise CaseNotFound(case_id)
-        if reader is not None and not reader.covers(case.compound_id, case.community_id):
+        if reader is not None and not self.directory.resolve(reader).covers(
+            case.compound_id, case.community_id
+        ):
             raise OutOfScope(case_id)
         return case
 

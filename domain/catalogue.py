@@ -100,7 +100,11 @@ RATING_SOURCES = ("resident", "callback")
 CATALOGUE: dict[str, dict[str, Field]] = {
     "ProblemReported": {
         "compound_id": text("Code of the residential compound (小区)", max_length=64),
-        "community_id": text("Code of the community (社区) the compound belongs to", max_length=64),
+        "community_id": text(
+            "Code of the community (社区) the compound belongs to: the directory's; may be"
+            " left out, and must match it when given",
+            required=False, max_length=64,
+        ),
         "title": text("Short title of the problem", max_length=200),
         "description": text("What the problem is", max_length=LONG),
         "category": choice("Category of the problem", _choices(Category)),

@@ -21,8 +21,6 @@ The figures (closure, steps, satisfaction) have two ways to the same answer:
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import statistics
@@ -35,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.application import Cases
+from domain.csvcells import csv_line
 from domain.model import WORKING_STEPS, Actor, Resolution
 from domain.storage import Cursor
 from projections import cell_figures, store
@@ -901,10 +900,8 @@ def audit_csv(
         after = result["next_after"]
 
 
-def _csv_line(values: Iterable[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(["" if v is None else v for v in values])
-    return buffer.getvalue()
+#: Every CSV line goes through the one helper that keeps formulas out (domain/csvcells.py).
+_csv_line = csv_line
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Header, Query, Request
@@ -15,7 +15,7 @@ from api.http.models import EXAMPLES, CaseOut, ProblemReportedData, StreamOut, V
 from api.http.problems import Problem, not_found
 from api.http.reads import read_case
 from api.http.responses import problems
-from api.http.views import case_out, event_out
+from api.http.views import case_out, event_out, reporter_again
 
 router = APIRouter(tags=["cases"])
 
@@ -57,8 +57,13 @@ def report_problem(
         payload = case_out(cases, case, actor).model_dump(mode="json")
         return Answer(201, payload, {"Location": f"/cases/{case.id}", "ETag": f'"{case.version}"'})
 
+    def rerender(stored: dict[str, Any]) -> dict[str, Any]:
+        return reporter_again(cases, UUID(stored["id"]), actor)(stored)
+
     same_request = ("POST", "/cases", data)
-    return idempotency.respond(actor.id, idempotency_key, same_request, produce)  # type: ignore[return-value]
+    return idempotency.respond(  # type: ignore[return-value]
+        actor.id, idempotency_key, same_request, produce, rerender
+    )
 
 
 @router.get(

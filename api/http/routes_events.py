@@ -15,7 +15,7 @@ from api.http.models import APPEND_EXAMPLES, AppendEvent, LogOut, wire_data
 from api.http.problems import Problem
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
-from api.http.views import appended_out, event_out
+from api.http.views import appended_out, event_out, reporter_again
 from domain.application import Cases, StoredCaseEvent
 from domain.case import Case, event_type_of
 from domain.errors import CaseNotFound, VersionConflict
@@ -84,7 +84,9 @@ def append_event(
                                      "Location": f"/cases/{case_id}"})
 
     same_request = ("POST", f"/cases/{case_id}/events", expected, event_type, data)
-    return idempotency.respond(actor.id, idempotency_key, same_request, produce)  # type: ignore[return-value]
+    return idempotency.respond(  # type: ignore[return-value]
+        actor.id, idempotency_key, same_request, produce, reporter_again(cases, case_id, actor)
+    )
 
 
 @router.get(

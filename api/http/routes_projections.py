@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.http.auth import ActorDep, CasesDep
+from api.http.names import with_case_names, with_group_names
 from api.http.problems import Problem
 from api.http.responses import problems
 from domain.application import Cases
@@ -141,12 +142,12 @@ def list_cases(
     """Cases from the case projection; ``overdue`` is computed now. Answers ``{"data",
     "count", "limit", "offset", "position", "head"}``."""
     waited = _wait(request, cases, min_position)
-    return _answer(_run(
+    return _answer(with_case_names(_run(
         queries.list_cases, cases, Scope.of(actor), step=_texts(step), status=status,
         resolution=_texts(resolution), compound=_texts(compound), community=_texts(community),
         category=_texts(category), channel=_texts(channel), overdue=overdue, text=text,
         from_=_time("from", from_), to=_time("to", to), sort=sort, limit=limit, offset=offset,
-    ), waited)
+    ), cases.directory), waited)
 
 
 @router.get("/audit", summary="The global audit trail (审计轨迹); ?format=csv",
@@ -186,8 +187,9 @@ def audit(
 
 
 def _figures(
-    payload: dict[str, Any], format: str, name: str, waited: dict[str, str]
+    payload: dict[str, Any], format: str, name: str, waited: dict[str, str], cases: Cases
 ) -> Response:
+    with_group_names(payload, cases.directory)
     if format == "csv":
         return Response(
             queries.figures_csv(payload), media_type="text/csv; charset=utf-8",
@@ -241,7 +243,7 @@ def closure(
     and docs/adr/0021-metric-definitions.md."""
     waited = _wait(request, cases, min_position)
     payload = _run(queries.closure, cases, Scope.of(actor), **groups, **filters)
-    return _figures(payload, format, "closure", waited)
+    return _figures(payload, format, "closure", waited, cases)
 
 
 @router.get("/stats/steps", summary="Flow through the steps: backlog, overdue, time, loops",
@@ -253,7 +255,7 @@ def steps(
     """Per step: backlog, overdue, time in step (count, mean, median, p90); and the loops."""
     waited = _wait(request, cases, min_position)
     payload = _run(queries.steps, cases, Scope.of(actor), **filters)
-    return _figures(payload, format, "steps", waited)
+    return _figures(payload, format, "steps", waited, cases)
 
 
 @router.get("/stats/satisfaction", summary="Satisfaction (满意率)", responses=_RESPONSES)
@@ -264,4 +266,4 @@ def satisfaction(
     """Each resident's latest rating per case; (satisfied + basically_satisfied) / ratings."""
     waited = _wait(request, cases, min_position)
     payload = _run(queries.satisfaction, cases, Scope.of(actor), **groups, **filters)
-    return _figures(payload, format, "satisfaction", waited)
+    return _figures(payload, format, "satisfaction", waited, cases)

@@ -48,6 +48,9 @@ class Settings:
     max_json_depth: int = 16
     #: How long a retry waits for the first request with its Idempotency-Key to finish.
     idempotency_wait_seconds: float = 10.0
+    #: How long an erasure waits for older readers before it answers 202 (pending) and
+    #: finishes in the background (docs/adr/0073-erasure.md).
+    erasure_wait_seconds: float = 5.0
     #: Largest page of GET /events.
     max_page: int = 1000
     #: Concurrent appends share transactions (docs/adr/0030-group-commit.md). None (the

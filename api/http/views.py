@@ -8,8 +8,9 @@ one table (docs/adr/0013-http-reads.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+from uuid import UUID
 
 from api.http.models import ActorOut, AppendedOut, CaseOut, EventOut, Reporter
 from domain.application import Cases, StoredCaseEvent
@@ -129,3 +130,27 @@ def appended_out(cases: Cases, event: StoredCaseEvent, case: Case, reader: Actor
         step=case.step.value,
         status="open" if case.is_open else "closed",
     )
+
+
+def reporter_again(cases: Cases, case_id: UUID, reader: Actor) -> Callable[[dict[str, Any]],
+                                                                          dict[str, Any]]:
+    """For a replayed answer: its ``reporter`` rendered now, for this reader (the contact
+    as the reader may see it, or erased), never the copy of the first answer."""
+
+    def rerender(body: dict[str, Any]) -> dict[str, Any]:
+        case = cases.get_case(case_id)
+        view = reporter_view(cases, case.reporter, case.reporter_actor_id, reader)
+        shown = view.model_dump(mode="json") if view is not None else None
+        result: dict[str, Any] = _put_reporter(body, shown)
+        return result
+
+    return rerender
+
+
+def _put_reporter(body: Any, shown: Any) -> Any:
+    if isinstance(body, dict):
+        return {k: (shown if k == "reporter" and isinstance(v, dict) and "_rerender" in v
+                    else _put_reporter(v, shown)) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_put_reporter(v, shown) for v in body]
+    return body
