@@ -112,6 +112,7 @@ class Credentials:
             " created_at text NOT NULL,"
             " revoked_at text)"
         )
+        db.add_columns(TABLE, ["streets", "areas", "grids", "name_sealed"])
         _upgrade(db, self._table, self._keys)
 
     def issue(
@@ -277,18 +278,8 @@ def _credential(row: tuple[object, ...]) -> Credential:
 
 
 def _upgrade(db: Database, table: str, keys: SubjectKeys) -> None:
-    """Bring a table written by an earlier version up to date: the scope columns of every
-    level, and residents' names sealed (a plain name is sealed and its text cleared)."""
-    if db.dialect == "postgres":
-        db.create(*(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} text"
-                    for column in ("streets", "areas", "grids", "name_sealed")))
-    else:
-        have = {str(row[0]) for row in db.execute(
-            "SELECT name FROM pragma_table_info(%s)", (table.strip('"'),)
-        )}
-        missing = [c for c in ("streets", "areas", "grids", "name_sealed") if c not in have]
-        if missing:
-            db.create(*(f"ALTER TABLE {table} ADD COLUMN {column} text" for column in missing))
+    """Residents' names written by an earlier version in plain text: sealed, the text
+    cleared."""
     plain = db.execute(
         f"SELECT id, name FROM {table} WHERE role = %s AND name IS NOT NULL",
         (Role.RESIDENT.value,),

@@ -52,12 +52,7 @@ class SubjectKeys:
             " erased_at text,"
             " erased_by text)"
         )
-        if db.dialect == "postgres":
-            db.create(f"ALTER TABLE {self._table} ADD COLUMN IF NOT EXISTS purged_at text")
-        elif "purged_at" not in {str(r[0]) for r in db.execute(
-            "SELECT name FROM pragma_table_info(%s)", (KEYS_TABLE,)
-        )}:
-            db.create(f"ALTER TABLE {self._table} ADD COLUMN purged_at text")
+        db.add_columns(KEYS_TABLE, ["purged_at"])
 
     def key_for(self, subject_id: str, now: datetime) -> bytes:
         """The subject's key, created on first use (and again after an erasure)."""

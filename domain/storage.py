@@ -129,6 +129,23 @@ class Database:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def add_columns(self, name: str, columns: Sequence[str]) -> None:
+        """Add the ``text`` columns a table written by an earlier version lacks. Looks
+        first, so an up-to-date table is never locked (ALTER TABLE takes an exclusive
+        lock on PostgreSQL even when the column exists)."""
+        if self.dialect == "postgres":
+            have = {str(r[0]) for r in self.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = %s AND table_name = %s", (self.schema, name))}
+        else:
+            have = {str(r[0]) for r in self.execute(
+                "SELECT name FROM pragma_table_info(%s)", (name,))}
+        missing = [c for c in columns if c not in have]
+        if missing:
+            exists = " IF NOT EXISTS" if self.dialect == "postgres" else ""
+            self.create(*(f"ALTER TABLE {self.table(name)} ADD COLUMN{exists} {c} text"
+                          for c in missing))
+
     def purge_table(self, table: str, wait_seconds: float) -> bool:
         """Leave no copy of a table's deleted or overwritten values in the database files.
 
