@@ -67,8 +67,8 @@ async def get_actor(
         raise unauthorized("the token is unknown or revoked")
     # The scope names units; the directory says what they cover now (docs/adr/0070).
     directory = request.app.state.cases.directory
-    if directory.stale:
-        await run_in_threadpool(directory.refresh)
+    if directory.stale:  # one request brings it up to date; the others go on
+        await run_in_threadpool(directory.refresh_if_stale)
     resolved: Actor = directory.resolve(actor)
     return resolved
 

@@ -74,40 +74,58 @@ class Directory:
 
     def current(self) -> DirectoryView:
         """The view, brought up to date if it is older than ``REFRESH_SECONDS``."""
-        if time.monotonic() - self._refreshed > REFRESH_SECONDS:
-            return self.refresh()
+        self.refresh_if_stale()
         return self._view
 
     @property
     def stale(self) -> bool:
         return time.monotonic() - self._refreshed > REFRESH_SECONDS
 
+    def refresh_if_stale(self) -> None:
+        """``refresh`` when the view is stale and nobody else is refreshing it: on the
+        request path one request brings it up to date while the others go on with the
+        view they have (at most ``REFRESH_SECONDS`` old)."""
+        if not self.stale or not self._lock.acquire(blocking=False):
+            return
+        try:
+            if self.stale:
+                self._refresh()
+        finally:
+            self._lock.release()
+
     def refresh(self) -> DirectoryView:
         """Fold the unit events recorded since the view's position (anyone's)."""
         with self._lock:
-            recorder = self._app.recorder
-            head = recorder.max_notification_id() or 0
-            view = self._view
-            if head > view.position:
+            return self._refresh()
+
+    def _refresh(self) -> DirectoryView:
+        recorder = self._app.recorder
+        head = recorder.max_notification_id() or 0
+        view = self._view
+        if head > view.position:
+            events: list[Unit.Event] = []
+            start = view.position + 1
+            topics = list(UNIT_TOPICS)
+            while start <= head:
+                page = recorder.select_notifications(
+                    start=start, limit=1000, stop=head, topics=topics
+                )
+                for notification in page:
+                    event = self._app.mapper.to_domain_event(notification)
+                    if isinstance(event, Unit.Event):
+                        events.append(event)
+                if len(page) < 1000:
+                    break
+                start = page[-1].id + 1
+            if events:  # a new view (readers keep the one they hold); else the same one
                 view = view.copy()
-                start = view.position + 1
-                topics = list(UNIT_TOPICS)
-                while start <= head:
-                    page = recorder.select_notifications(
-                        start=start, limit=1000, stop=head, topics=topics
-                    )
-                    for notification in page:
-                        event = self._app.mapper.to_domain_event(notification)
-                        if isinstance(event, Unit.Event):
-                            view.apply(event)
-                    if len(page) < 1000:
-                        break
-                    start = page[-1].id + 1
-                view.position = head
+                for event in events:
+                    view.apply(event)
                 self._view = view
                 self._resolved = {}
-            self._refreshed = time.monotonic()
-            return view
+            view.position = head
+        self._refreshed = time.monotonic()
+        return view
 
     def unit(self, code: str) -> UnitInfo | None:
         """A unit now; a code not found is looked for again in the store first."""
