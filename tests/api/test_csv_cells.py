@@ -53,7 +53,9 @@ def _cells(text: str) -> list[list[str]]:
 def test_a_safe_cell_never_starts_a_formula_and_numbers_stay_numbers(value: object) -> None:
     [[cell]] = _cells(csv_line([value]))
     assert not _dangerous(cell)
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        assert int(cell) == value
+    elif isinstance(value, float):
         assert float(cell) == value
     elif not str(value).startswith(FORMULA_STARTS):
         assert cell == value
