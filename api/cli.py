@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "verify": "api.cli_audit",
     "projections": "api.cli_projections",
     "demo": "api.cli_demo",
+    "directory": "api.cli_directory",
     "serve": "api.cli_serve",
     "token": "api.cli_token",
     "log": "api.cli_log",

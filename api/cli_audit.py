@@ -92,13 +92,15 @@ def run_verify(args: argparse.Namespace) -> int:
     reports: list[ChainReport] = (
         [app.verify(args.case_id)] if args.case_id else list(app.verify_all())
     )
+    for report in reports:
+        if not report.valid:
+            name = "case" if report.stream == "case" else "directory stream"
+            print(f"BROKEN {name} {report.case_id} at version {report.broken_at}: "
+                  f"{report.reason}", file=sys.stdout)
+    units = [r for r in reports if r.stream == "unit"]
+    reports = [r for r in reports if r.stream != "unit"]
     broken = [r for r in reports if not r.valid]
     events = sum(r.events for r in reports)
-    for report in broken:
-        print(
-            f"BROKEN case {report.case_id} at version {report.broken_at}: {report.reason}",
-            file=sys.stdout,
-        )
     log_report = check_store_log(app) if not args.case_id else None
     if log_report is not None:
         for line in log_report.proved:
@@ -111,4 +113,9 @@ def run_verify(args: argparse.Namespace) -> int:
         f"checked {len(reports)} case(s), {events} event(s): "
         f"{len(reports) - len(broken)} valid, {len(broken)} broken"
     )
+    if units:
+        broken_units = [r for r in units if not r.valid]
+        print(f"checked {len(units)} directory stream(s), {sum(r.events for r in units)} "
+              f"event(s): {len(units) - len(broken_units)} valid, {len(broken_units)} broken")
+        broken += broken_units
     return 1 if broken or (log_report is not None and not log_report.ok) else 0

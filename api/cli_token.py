@@ -21,14 +21,20 @@ def register(subparsers: Any) -> None:
 
     create = actions.add_parser(
         "create", help="create a token and print it (shown once, and nothing else)",
-        description="Without --compound or --community the token covers the whole store.",
+        description="A scope names registered units of the directory (--street, --community,"
+        " --area, --compound, --grid) and covers everything beneath them; without any the"
+        " token covers the whole store.",
     )
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--compound", action="append", default=[], metavar="C",
                         help="a compound (小区) in scope; repeatable")
     create.add_argument("--community", action="append", default=[], metavar="M",
                         help="a community (社区) in scope; repeatable")
-    create.add_argument("--name", help="who holds the token (for the list and the audit)")
+    for level, chinese in (("street", "街道"), ("area", "片区"), ("grid", "网格")):
+        create.add_argument(f"--{level}", action="append", default=[], metavar="CODE",
+                            help=f"a {level} ({chinese}) in scope, and all beneath; repeatable")
+    create.add_argument("--name", help="what the token is for, a role label such as 网格员 "
+                        "(a resident's is sealed as personal data)")
     create.set_defaults(run=run_create)
 
     listing = actions.add_parser("list", help="list tokens (never the tokens themselves)")
@@ -48,7 +54,16 @@ def _credentials(args: argparse.Namespace, *, existing: bool = True) -> tuple[An
 def run_create(args: argparse.Namespace) -> int:
     app, credentials = _credentials(args, existing=False)
     try:
-        token = credentials.create(args.role, args.compound, args.community, args.name)
+        named = [("street", c) for c in args.street] + [("community", c) for c in args.community]
+        named += [("area", c) for c in args.area] + [("compound", c) for c in args.compound]
+        named += [("grid", c) for c in args.grid]
+        for level, code in named:
+            unit = app.directory.unit(code)
+            if unit is None or unit.level.value != level:
+                raise CommandError(f"--{level} {code} is not a registered {level}; register it"
+                                   " first (yishi directory import FILE.csv)")
+        token = credentials.issue(args.role, args.compound, args.community, args.name,
+                                  streets=args.street, areas=args.area, grids=args.grid).token
     finally:
         app.close()
     sys.stdout.write(token + "\n")
@@ -62,10 +77,10 @@ def run_list(args: argparse.Namespace) -> int:
     finally:
         app.close()
     for c in rows:
-        scope = ",".join([*(f"compound:{x}" for x in c.compounds),
-                          *(f"community:{x}" for x in c.communities)]) or "district"
+        scope = ",".join(f"{level}:{code}" for level, code in c.units) or "district"
         state = f"revoked {c.revoked_at}" if c.revoked_at else "live"
-        sys.stdout.write(f"{c.id}\t{c.role.value}\t{printable(scope)}\t{printable(c.name or '-')}\t"
+        name = c.name or ("(erased)" if c.name_erased else "-")
+        sys.stdout.write(f"{c.id}\t{c.role.value}\t{printable(scope)}\t{printable(name)}\t"
                          f"{c.created_at}\t{state}\n")
     return 0
 

@@ -20,19 +20,27 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from domain.model import Actor, Role
+from domain.privacy import SubjectKeys, seal, unseal
 from domain.storage import Database
 
 TABLE = "yishi_credentials"
 TOKEN_PREFIX = "yst_"  # noqa: S105 (a prefix, not a secret)
 
 
+#: The scope levels a credential may name besides compounds and communities (columns).
+EXTRA_LEVELS = ("street", "area", "grid")
+
+
 @dataclass(frozen=True)
 class Credential:
-    """What is known about a token, without the token."""
+    """What is known about a token, without the token. ``units`` is its scope: the
+    (level, code) pairs it names (docs/adr/0070-scope-model.md); none, the whole store.
+    A resident's ``name`` is personal data, sealed under ``resident:<id>`` (ADR 0005):
+    None once erased (``name_erased``)."""
 
     id: str
     role: Role
@@ -41,10 +49,18 @@ class Credential:
     name: str | None
     created_at: str
     revoked_at: str | None
+    units: tuple[tuple[str, str], ...] = ()
+    name_erased: bool = False
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.id, self.role, frozenset(self.compounds), frozenset(self.communities))
+        return Actor(self.id, self.role, frozenset(self.compounds), frozenset(self.communities),
+                     frozenset(self.units))
+
+    @property
+    def subject_id(self) -> str | None:
+        """The data subject of a resident's credential (its name, its reports' contacts)."""
+        return f"resident:{self.id}" if self.role is Role.RESIDENT else None
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,7 @@ class Credentials:
         self._lock = threading.Lock()
         #: Bumped by every revocation here, so a lookup that raced with one is not kept.
         self._revocations = 0
+        self._keys = SubjectKeys(db)
         db.create(
             f"CREATE TABLE IF NOT EXISTS {self._table} ("
             " id text PRIMARY KEY,"
@@ -95,6 +112,8 @@ class Credentials:
             " created_at text NOT NULL,"
             " revoked_at text)"
         )
+        db.add_columns(TABLE, ["streets", "areas", "grids", "name_sealed"])
+        _upgrade(db, self._table, self._keys)
 
     def issue(
         self,
@@ -102,14 +121,26 @@ class Credentials:
         compounds: Iterable[str] = (),
         communities: Iterable[str] = (),
         name: str | None = None,
+        *,
+        streets: Iterable[str] = (),
+        areas: Iterable[str] = (),
+        grids: Iterable[str] = (),
     ) -> Issued:
-        """Create a credential; returns its id and the token (shown once)."""
+        """Create a credential; returns its id and the token (shown once). A resident's
+        name is sealed under its data subject, never stored in plain text."""
         role = Role(role)
         credential_id = "cr_" + secrets.token_hex(8)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        sealed = None
+        if name is not None and role is Role.RESIDENT:
+            subject = f"resident:{credential_id}"
+            sealed = json.dumps(seal(subject, self._keys.key_for(subject, now), {"name": name}))
+            name = None
         self._db.execute(
             f"INSERT INTO {self._table} (id, token_sha256, role, compounds, communities, name,"
-            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            " created_at, streets, areas, grids, name_sealed)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 credential_id,
                 token_digest(token),
@@ -117,7 +148,11 @@ class Credentials:
                 json.dumps(sorted(set(compounds))),
                 json.dumps(sorted(set(communities))),
                 name,
-                datetime.now(UTC).isoformat(timespec="seconds"),
+                now.isoformat(timespec="seconds"),
+                json.dumps(sorted(set(streets))),
+                json.dumps(sorted(set(areas))),
+                json.dumps(sorted(set(grids))),
+                sealed,
             ),
         )
         return Issued(credential_id, token)
@@ -128,24 +163,32 @@ class Credentials:
         compounds: Iterable[str] = (),
         communities: Iterable[str] = (),
         name: str | None = None,
+        **levels: Iterable[str],
     ) -> str:
-        """Create a credential and return its token: the only time it is ever shown."""
-        return self.issue(role, compounds, communities, name).token
+        """Create a credential and return its token: the only time it is ever shown.
+        ``levels``: ``streets``, ``areas``, ``grids`` as ``issue`` takes them."""
+        return self.issue(role, compounds, communities, name, **levels).token
 
     def list(self) -> list[Credential]:
-        rows = self._db.execute(
-            f"SELECT id, role, compounds, communities, name, created_at, revoked_at"
-            f" FROM {self._table} ORDER BY created_at, id"
-        )
-        return [_credential(row) for row in rows]
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM {self._table} ORDER BY created_at, id")
+        return [self._credential(row) for row in rows]
 
     def get(self, credential_id: str) -> Credential | None:
         rows = self._db.execute(
-            f"SELECT id, role, compounds, communities, name, created_at, revoked_at"
-            f" FROM {self._table} WHERE id = %s",
-            (credential_id,),
+            f"SELECT {_COLUMNS} FROM {self._table} WHERE id = %s", (credential_id,)
         )
-        return _credential(rows[0]) if rows else None
+        return self._credential(rows[0]) if rows else None
+
+    def _credential(self, row: tuple[object, ...]) -> Credential:
+        credential = _credential(row)
+        sealed = row[-1]
+        if sealed is None:
+            return credential
+        envelope = json.loads(str(sealed))
+        contact = unseal(envelope, self._keys.get(envelope["subject_id"]))
+        if contact is None:
+            return replace(credential, name=None, name_erased=True)
+        return replace(credential, name=str(contact["name"]))
 
     def revoke(self, credential_id: str) -> bool:
         """Revoke a credential; True when it existed and was live. Its token is refused by
@@ -172,8 +215,8 @@ class Credentials:
         with self._lock:
             revocations = self._revocations
         rows = self._db.execute(
-            f"SELECT id, role, compounds, communities, name, created_at, revoked_at"
-            f" FROM {self._table} WHERE token_sha256 = %s AND revoked_at IS NULL",
+            f"SELECT {_COLUMNS} FROM {self._table} WHERE token_sha256 = %s"
+            " AND revoked_at IS NULL",
             (digest,),
         )
         if not rows:
@@ -210,14 +253,40 @@ class Credentials:
             return actor
 
 
+_COLUMNS = ("id, role, compounds, communities, name, created_at, revoked_at, streets, areas,"
+            " grids, name_sealed")
+
+
 def _credential(row: tuple[object, ...]) -> Credential:
-    ident, role, compounds, communities, name, created_at, revoked_at = row
+    ident, role, compounds, communities, name, created_at, revoked_at = row[:7]
+    extra = [json.loads(str(value)) if value else [] for value in row[7:10]]
+    compounds_t = tuple(json.loads(str(compounds)))
+    communities_t = tuple(json.loads(str(communities)))
+    units = [*(("compound", c) for c in compounds_t), *(("community", c) for c in communities_t)]
+    for level, codes in zip(EXTRA_LEVELS, extra, strict=True):
+        units.extend((level, code) for code in codes)
     return Credential(
         id=str(ident),
         role=Role(str(role)),
-        compounds=tuple(json.loads(str(compounds))),
-        communities=tuple(json.loads(str(communities))),
+        compounds=compounds_t,
+        communities=communities_t,
         name=None if name is None else str(name),
         created_at=str(created_at),
         revoked_at=None if revoked_at is None else str(revoked_at),
+        units=tuple(units),
     )
+
+
+def _upgrade(db: Database, table: str, keys: SubjectKeys) -> None:
+    """Residents' names written by an earlier version in plain text: sealed, the text
+    cleared."""
+    plain = db.execute(
+        f"SELECT id, name FROM {table} WHERE role = %s AND name IS NOT NULL",
+        (Role.RESIDENT.value,),
+    )
+    now = datetime.now(UTC)
+    for ident, name in plain:
+        subject = f"resident:{ident}"
+        sealed = json.dumps(seal(subject, keys.key_for(subject, now), {"name": str(name)}))
+        db.execute(f"UPDATE {table} SET name = NULL, name_sealed = %s WHERE id = %s",
+                   (sealed, ident))

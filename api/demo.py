@@ -816,8 +816,11 @@ def generate(app: Cases, *, cases: int, seed: int, now: datetime,
     chunks are simulated in that many processes while this one saves them, in order; the
     events are the same either way.
     """
+    from api.demo_directory import register_district  # noqa: PLC0415 (it imports this module)
+
     started = time.perf_counter()
     summary = Summary()
+    register_district(app, build_district(seed), seed, now)
     chunks = [range(first, min(first + chunk, cases)) for first in range(0, cases, chunk)]
     for simulated in _simulated(chunks, seed, now, cases, workers):
         done, (aggregates, keys) = simulated

@@ -50,15 +50,24 @@ import psycopg
 from api.credentials import Credentials
 from domain.application import Cases, open_cases
 from domain.case import Case
+from domain.directory.csvfile import parse
 from domain.model import Actor, Role
 
 DEFAULT_PG = os.environ.get("YISHI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPORT = {"compound_id": "JX", "community_id": "C1", "title": "bench", "description": "bench",
           "category": "other", "channel": "api"}
 COMMUNITY = Actor("bench-community", Role.COMMUNITY)
+DIRECTORY = "level,code,name,parent\nstreet,S1,街道,\ncommunity,C1,社区,S1\ncompound,JX,小区,C1\n"
 
 
 # Stores ----------------------------------------------------------------------------------
+
+
+def register_directory(app: Cases) -> Cases:
+    """Register the benchmarks' compound JX of community C1 (cases are filed only into a
+    registered compound)."""
+    app.directory.apply_rows(parse(DIRECTORY), Actor("bench-admin", Role.ADMIN))
+    return app
 
 
 @contextmanager
@@ -398,7 +407,10 @@ def main() -> None:
     with fresh_store(args.store, args.postgres) as url:
         app = open_cases(url, group_commit=False)
         try:
-            token = Credentials(app.db).create("community", name="bench")
+            # The directory first (a case is filed only into a registered compound), and a
+            # scoped token, so every append resolves a scope (docs/adr/0070, 0071).
+            register_directory(app)
+            token = Credentials(app.db).create("community", communities=["C1"], name="bench")
             for r in range(args.rounds):
                 row: dict[str, Any] = {}
                 row["library"], row["raw"] = baselines(app, url, args.baseline_events)

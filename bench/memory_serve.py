@@ -24,7 +24,16 @@ import random
 import time
 from uuid import UUID
 
-from http_append import COMMUNITY, DEFAULT_PG, REPORT, Connection, Server, comment, fresh_store
+from http_append import (
+    COMMUNITY,
+    DEFAULT_PG,
+    REPORT,
+    Connection,
+    Server,
+    comment,
+    fresh_store,
+    register_directory,
+)
 
 from api.credentials import Credentials
 from domain.application import Cases, open_cases
@@ -79,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with fresh_store(args.store, args.postgres) as url:
-        app = open_cases(url, group_commit=False)
+        app = register_directory(open_cases(url, group_commit=False))
         try:
             token = Credentials(app.db).create("community", name="bench")
             ids: list[UUID] = []

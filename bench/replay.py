@@ -28,7 +28,15 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from http_append import COMMUNITY, DEFAULT_PG, REPORT, Connection, Server, fresh_store
+from http_append import (
+    COMMUNITY,
+    DEFAULT_PG,
+    REPORT,
+    Connection,
+    Server,
+    fresh_store,
+    register_directory,
+)
 
 from api.credentials import Credentials
 from domain.application import Cases, open_cases
@@ -92,7 +100,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     rows: list[tuple[int, str, list[float], list[float]]] = []
     with fresh_store(args.store, args.postgres) as url:
-        app = open_cases(url, group_commit=False)
+        app = register_directory(open_cases(url, group_commit=False))
         try:
             token = Credentials(app.db).create("community", name="bench")
             started = time.perf_counter()

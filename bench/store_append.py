@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 
 import psycopg
+from http_append import register_directory
 
 from domain.application import Cases, open_cases
 from domain.model import Actor, Role
@@ -63,7 +64,7 @@ def measure(app: Cases, n: int, raw_insert: Callable[[bytes], None]) -> dict[str
 
 def sqlite_run(n: int) -> dict[str, float]:
     path = os.path.join(tempfile.mkdtemp(), "bench.db")
-    app = open_cases(f"sqlite:///{path}")
+    app = register_directory(open_cases(f"sqlite:///{path}"))
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("CREATE TABLE raw_events (id INTEGER PRIMARY KEY, oid TEXT, v INT, state BLOB)")
 
@@ -80,7 +81,7 @@ def postgres_run(n: int, base: str) -> dict[str, float]:
     conn = psycopg.connect(base, autocommit=True)
     conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        app = open_cases(f"{base}?schema={schema}")
+        app = register_directory(open_cases(f"{base}?schema={schema}"))
         conn.execute(
             f'CREATE TABLE "{schema}".raw_events (id bigserial PRIMARY KEY,'
             " oid uuid, v bigint, state bytea)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -36,16 +36,18 @@ from domain.commands import (
 )
 from domain.config import ConfigError, StoreSettings, parse_database_url
 from domain.deadlines import TimeLimits
+from domain.directory import Directory
 from domain.errors import (
     CaseNotFound,
     InvalidEventData,
     OutOfScope,
     PermissionDenied,
+    SubjectOutOfScope,
     VersionConflict,
 )
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
-from domain.privacy import SubjectKeys, seal, unseal
+from domain.privacy import ErasureState, SubjectKeys, seal, unseal
 from domain.steps import StepCommands
 from domain.storage import Database
 from domain.verification import ChainReport, ChainWalker, stored_rows
@@ -150,6 +152,7 @@ class Cases(StepCommands, Application[UUID]):
             float(self.env.get("OUTCOME_SECONDS", "10"))
             if outcome_seconds is None else outcome_seconds
         )
+        self.directory = Directory(self, self.keys, self.clock.now)
         if group_commit is None:
             group_commit = self.env.get("GROUP_COMMIT", "n").strip().lower() in _YES
         self.committer: GroupCommitter | None = None
@@ -172,6 +175,12 @@ class Cases(StepCommands, Application[UUID]):
         """Report a problem and open a case in collect (收集问题). ``command`` identifies
         it across retries (domain/commands.py); a new one by default."""
         clean = validate_data("ProblemReported", data)
+        # The directory decides where a case is filed: a registered compound, and its
+        # community (a community in the body must be the directory's).
+        clean["community_id"] = self.directory.filing(
+            clean["compound_id"], clean.get("community_id")
+        )
+        actor = self.directory.resolve(actor)
         contact = clean.pop("reporter", None)
         case_id = case_id or uuid4()
         now = self.clock.now()
@@ -205,6 +214,7 @@ class Cases(StepCommands, Application[UUID]):
             raise InvalidEventData(event_type, {
                 "reports": "is counted by the merge (CaseMerged), not given: a report joining"
                 " directly counts one"})
+        actor = self.directory.resolve(actor)
         if event_type == "CaseMerged":
             clean = validate_data(event_type, data)
             return self.merge_case(
@@ -236,6 +246,7 @@ class Cases(StepCommands, Application[UUID]):
     ) -> Recorded:
         """Merge a duplicate case into the open case it repeats (合并), atomically."""
         validate_data("CaseMerged", {"into_case_id": into_case_id, "note": note})
+        actor = self.directory.resolve(actor)
         target_id = UUID(str(into_case_id))
         for _attempt in range(_HEAD_RETRIES):
             with self._deciding():
@@ -259,11 +270,65 @@ class Cases(StepCommands, Application[UUID]):
             )
         raise VersionConflict(case_id, duplicate.version - 1, self._current_version(case_id))
 
-    def erase_subject(self, subject_id: str, actor: Actor) -> bool:
-        """Shred a data subject's key (PIPL erasure). True when there was one to shred."""
+    def erase_subject(
+        self,
+        subject_id: str,
+        actor: Actor,
+        resident_scope: Iterable[tuple[str, str]] | None = None,
+    ) -> bool:
+        """Shred a data subject's key (PIPL erasure). True when there was one to shred.
+
+        Only within the admin's scope (docs/adr/0070-scope-model.md): a report's subject
+        (``report:<case id>``) where the case is covered, a grid member's
+        (``member:...``) where the grid lies within it, a resident's
+        (``resident:<credential id>``) where ``resident_scope``, the credential's named
+        units, does. Anything else only for a district-wide admin; ``SubjectOutOfScope``
+        otherwise (which reads as not found).
+        """
         if actor.role is not Role.ADMIN:
             raise PermissionDenied("erase", actor.role, "only an admin erases personal data")
+        actor = self.directory.resolve(actor)
+        if not self._subject_in_scope(subject_id, actor, resident_scope):
+            raise SubjectOutOfScope(f"data subject {subject_id}")
         return self.keys.erase(subject_id, actor.id, self.clock.now())
+
+    def complete_erasures(self, wait_seconds: float = 5.0) -> bool:
+        """Leave no copy of any erased key in the database's files (docs/adr/0073). True
+        when done; False when older readers remained for ``wait_seconds`` (try again)."""
+        return self.keys.purge(wait_seconds, self.clock.now())
+
+    def erasure_state(self, subject_id: str, actor: Actor,
+                      resident_scope: Iterable[tuple[str, str]] | None = None
+                      ) -> ErasureState | None:
+        """``complete``, ``pending`` or None (never erased), within the admin's scope."""
+        if actor.role is not Role.ADMIN:
+            raise PermissionDenied("erase", actor.role, "only an admin erases personal data")
+        if not self._subject_in_scope(subject_id, self.directory.resolve(actor), resident_scope):
+            raise SubjectOutOfScope(f"data subject {subject_id}")
+        return self.keys.erasure_state(subject_id)
+
+    def _subject_in_scope(
+        self, subject_id: str, actor: Actor, resident_scope: Iterable[tuple[str, str]] | None
+    ) -> bool:
+        if actor.is_district_wide:
+            return True
+        kind, _, rest = subject_id.partition(":")
+        if kind == "report":
+            try:
+                case = self.get_case(UUID(rest))
+            except (ValueError, CaseNotFound):
+                return False
+            return actor.covers(case.compound_id, case.community_id)
+        if kind == "member":
+            view = self.directory.refresh()
+            grids = [u.code for u in view.units.values()
+                     if any(m.get("subject_id") == subject_id for m in u.team)]
+            return bool(grids) and all(
+                self.directory.within([("grid", g)], actor) for g in grids
+            )
+        if kind == "resident" and resident_scope is not None:
+            return self.directory.within(resident_scope, actor)
+        return False
 
     # Reads ------------------------------------------------------------------------------
 
@@ -288,7 +353,9 @@ class Cases(StepCommands, Application[UUID]):
             raise CaseNotFound(case_id) from None
         if not isinstance(case, Case):
             raise CaseNotFound(case_id)
-        if reader is not None and not reader.covers(case.compound_id, case.community_id):
+        if reader is not None and not self.directory.resolve(reader).covers(
+            case.compound_id, case.community_id
+        ):
             raise OutOfScope(case_id)
         return case
 
@@ -452,7 +519,11 @@ class Cases(StepCommands, Application[UUID]):
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """Record the events and their command rows once, whatever fails on the way
         (``CommandLedger.record_once``)."""
-        commands = processing_event.saved_kwargs.get("commands", ())
+        commands = processing_event.saved_kwargs.setdefault("commands", [])
+        if not commands and processing_event.events:  # a plain save(): the directory's
+            last = processing_event.events[-1]
+            commands.append(Command(kind="stream", stream_id=last.originator_id,
+                                    version=last.originator_version))
         if not isinstance(self.recorder, PostgresCommandRecorder | SQLiteCommandRecorder):
             processing_event.saved_kwargs.pop("commands", None)
             recordings = super()._record(processing_event)

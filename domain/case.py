@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 from domain.catalogue import CATALOGUE, parse_datetime, validate_data
 from domain.chain import GENESIS, event_hash
 from domain.errors import (
+    InvalidEventData,
     InvalidTransition,
     OutOfScope,
     PermissionDenied,
@@ -307,6 +308,8 @@ class Case(Aggregate):
         application seals (encrypts) first and passes as ``sealed_reporter``.
         """
         clean = validate_data(OPENING_EVENT, data)
+        if "community_id" not in clean:  # the application fills it in from the directory
+            raise InvalidEventData(OPENING_EVENT, {"community_id": "required"})
         refusal = permission_refusal(OPENING_EVENT, actor, clean, None)
         if refusal:
             raise PermissionDenied(OPENING_EVENT, actor.role, refusal)

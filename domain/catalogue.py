@@ -80,9 +80,9 @@ def title(description: str) -> Field:
     return Field(Kind.TEXT, description, max_length=200, one_line=True)
 
 
-def code(description: str) -> Field:
+def code(description: str, *, required: bool = True) -> Field:
     """A unit code matching ``[A-Za-z0-9_-]{1,32}`` (docs/adr/0041-bounds.md)."""
-    return Field(Kind.CODE, description, max_length=32)
+    return Field(Kind.CODE, description, required=required, max_length=32)
 
 
 def choice(description: str, values: tuple[str, ...], *, required: bool = True) -> Field:
@@ -118,7 +118,11 @@ RATING_SOURCES = ("resident", "callback")
 CATALOGUE: dict[str, dict[str, Field]] = {
     "ProblemReported": {
         "compound_id": code("Code of the residential compound (小区)"),
-        "community_id": code("Code of the community (社区) the compound belongs to"),
+        "community_id": code(
+            "Code of the community (社区) the compound belongs to: the directory's; may be"
+            " left out, and must match it when given",
+            required=False,
+        ),
         "title": title("Short title of the problem, one line"),
         "description": text("What the problem is", max_length=LONG),
         "category": choice("Category of the problem", _choices(Category)),

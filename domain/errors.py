@@ -102,3 +102,57 @@ class VersionConflict(DomainError):
         self.case_id = case_id
         self.expected = expected
         self.current = current
+
+
+class UnknownUnit(DomainError):
+    """A write names a code the directory does not hold (at the level it needs)."""
+
+    code = "unknown_unit"
+
+    def __init__(self, field: str, value: str, level: str, hint: str) -> None:
+        super().__init__(f"{field} {value!r} is not a registered {level}; {hint}")
+        self.field = field
+        self.value = value
+        self.level = level
+        self.hint = hint
+
+
+class CommunityMismatch(DomainError):
+    """A report names a community other than the one the directory has for its compound."""
+
+    code = "community_mismatch"
+
+    def __init__(self, compound: str, given: str, registered: str | None) -> None:
+        super().__init__(
+            f"compound {compound} lies in community {registered}, not {given}; "
+            "leave community_id out and the directory's is used"
+        )
+        self.compound = compound
+        self.given = given
+        self.registered = registered
+
+
+class DirectoryRefused(DomainError):
+    """A directory change (an import, a unit) was refused; nothing was recorded.
+
+    ``errors`` holds ``{"line", "field", "message"}`` for each problem (line 1 is a CSV
+    file's header; 0 when the change did not come from a file)."""
+
+    code = "invalid_directory"
+
+    def __init__(self, errors: Sequence[Mapping[str, object]]) -> None:
+        first = errors[0] if errors else {"message": "refused"}
+        where = f"line {first['line']}: " if first.get("line") else ""
+        super().__init__(f"{where}{first.get('field', '')}: {first['message']}"
+                         + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+        self.errors = [dict(e) for e in errors]
+
+
+class SubjectOutOfScope(DomainError):
+    """An admin may not act on a data subject or credential outside its own scope."""
+
+    code = "out_of_scope"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is outside this credential's scope")
+        self.what = what

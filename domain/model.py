@@ -6,7 +6,7 @@ Everything here is a plain value. Step and role names are part of the wire contr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -69,20 +69,36 @@ class Resolution(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who records an event: an id, a role, and the compounds or communities in scope.
+    """Who records an event: an id, a role, and its scope.
 
-    Empty ``compounds`` and ``communities`` mean the whole store (a district-level
-    account). The scope is checked by the domain but only id and role are recorded.
+    ``units`` are the units the credential names, as (level, code) pairs at any level of
+    the directory (street, community, area, compound, grid); ``compounds`` and
+    ``communities`` are what a case is checked against: the named compounds and
+    communities, and (once the directory has resolved them, ``with_coverage``) everything
+    the other named units cover (docs/adr/0070-scope-model.md). Nothing named at all means
+    the whole store (a district-level account). Only id and role are recorded.
     """
 
     id: str
     role: Role
     compounds: frozenset[str] = field(default_factory=frozenset)
     communities: frozenset[str] = field(default_factory=frozenset)
+    units: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not self.units and (self.compounds or self.communities):
+            named = {("compound", c) for c in self.compounds}
+            named.update(("community", c) for c in self.communities)
+            object.__setattr__(self, "units", frozenset(named))
 
     @property
     def is_district_wide(self) -> bool:
-        return not self.compounds and not self.communities
+        return not self.units and not self.compounds and not self.communities
+
+    def with_coverage(self, compounds: frozenset[str], communities: frozenset[str]) -> Actor:
+        """The same actor, covering these compounds and communities besides its own."""
+        return replace(self, compounds=self.compounds | compounds,
+                       communities=self.communities | communities)
 
     def covers(self, compound_id: str, community_id: str) -> bool:
         """True when a case of this compound and community is within the actor's scope."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal
@@ -108,6 +109,9 @@ class Database:
         else:
             assert self._datastore is not None
             with self._datastore.transaction(commit=True) as curs:
+                # Freed space is overwritten with zeros, so a deleted or replaced value
+                # (an erased key) leaves no copy in the file (docs/adr/0073-erasure.md).
+                curs.execute("PRAGMA secure_delete = ON")
                 yield Cursor(curs, "sqlite")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -135,11 +139,88 @@ class Database:
         )
         return bool(rows)
 
+    def add_columns(self, name: str, columns: Sequence[str]) -> None:
+        """Add the ``text`` columns a table written by an earlier version lacks. Looks
+        first, so an up-to-date table is never locked (ALTER TABLE takes an exclusive
+        lock on PostgreSQL even when the column exists)."""
+        if self.dialect == "postgres":
+            have = {str(r[0]) for r in self.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = %s AND table_name = %s", (self.schema, name))}
+        else:
+            have = {str(r[0]) for r in self.execute(
+                "SELECT name FROM pragma_table_info(%s)", (name,))}
+        missing = [c for c in columns if c not in have]
+        if missing:
+            exists = " IF NOT EXISTS" if self.dialect == "postgres" else ""
+            self.create(*(f"ALTER TABLE {self.table(name)} ADD COLUMN{exists} {c} text"
+                          for c in missing))
+
+    def purge_table(self, table: str, wait_seconds: float) -> bool:
+        """Leave no copy of a table's deleted or overwritten values in the database files.
+
+        PostgreSQL: wait (at most ``wait_seconds``) until no transaction of this database
+        began before now (one could still see the old rows, and VACUUM keeps what some
+        snapshot may see), then rewrite the table (``VACUUM FULL``, under a lock timeout).
+        SQLite: checkpoint the write-ahead log and truncate it, once no reader holds it.
+        False when older transactions or readers remained. The memory store: nothing."""
+        deadline = time.monotonic() + wait_seconds
+        if self.dialect == "postgres":
+            assert isinstance(self._datastore, PostgresDatastore)
+            return _purge_postgres(self._datastore, table, deadline)
+        if not isinstance(self._datastore, SQLiteDatastore):
+            return True
+        while True:
+            with self._datastore.get_connection(commit=True) as conn:
+                cursor = conn.cursor()
+                cursor.execute("PRAGMA secure_delete = ON")
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                row = cursor.fetchone()
+                busy = row[0] if row else 0
+            if not busy:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
     def create(self, *statements: str) -> None:
         """Create tables and indexes (statements use IF NOT EXISTS) in one transaction."""
         with self.transaction() as curs:
             for statement in statements:
                 curs.execute(statement)
+
+
+def _purge_postgres(datastore: PostgresDatastore, table: str, deadline: float) -> bool:
+    with datastore.get_connection() as conn:
+        horizon = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
+        assert horizon is not None
+        xid = int(next(iter(horizon.values())) if isinstance(horizon, dict) else horizon[0])
+        older = (
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND ((backend_xmin IS NOT NULL"
+            " AND age(backend_xmin) >= age(%s::text::xid)) OR (backend_xid IS NOT NULL"
+            " AND age(backend_xid) >= age(%s::text::xid)))"
+        )
+        epoch_xid = str(xid % 2**32)
+        while True:
+            row = conn.execute(older, (epoch_xid, epoch_xid)).fetchone()
+            count = int(row["n"] if isinstance(row, dict) else row[0])  # type: ignore[index]
+            if count == 0:
+                break
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        left = max(deadline - time.monotonic(), 0.1)
+        try:
+            conn.execute(f"SET lock_timeout = '{int(left * 1000)}ms'")
+            conn.execute(f"VACUUM FULL {table}")
+        except Exception as error:  # the lock was not had in time
+            if "lock timeout" not in str(error).lower():
+                raise
+            return False
+        finally:
+            conn.execute("RESET lock_timeout")
+    return True
 
 
 def discard_broken_connections(datastore: PostgresDatastore) -> None:

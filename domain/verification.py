@@ -46,9 +46,15 @@ import orjson
 
 from domain.catalogue import CATALOGUE, canonical_time
 from domain.chain import GENESIS, canonical_bytes
+from domain.directory.model import UNIT_TOPICS
 
 CASE_TOPIC = "yishi:Case"
 _EVENT_TOPICS = {f"{CASE_TOPIC}.{name}": name for name in CATALOGUE}
+# The directory's streams carry the same envelope and chain (docs/adr/0071-directory.md).
+_EVENT_TOPICS.update(UNIT_TOPICS)
+#: The stream topic each event topic belongs to (checked on a stream's first event).
+_ORIGINATORS = {topic: topic.split(".", 1)[0] for topic in _EVENT_TOPICS}
+_UNIT_PREFIX = "yishi:Unit."
 _ENVELOPE = ("actor_id", "actor_role", "step_before", "step_after", "data", "prev_hash", "hash")
 _KEYS = ("timestamp", *_ENVELOPE)
 _CREATED_KEYS = ("timestamp", "originator_topic", *_ENVELOPE)
@@ -68,6 +74,8 @@ class ChainReport:
     valid: bool
     broken_at: int | None = None
     reason: str | None = None
+    #: "case", or "unit" for a stream of the directory.
+    stream: str = "case"
 
 
 class _Broken(Exception):
@@ -85,10 +93,14 @@ class ChainWalker:
         # case -> (events checked, last hash, the id as text for the canonical bytes, the id)
         self._heads: dict[int, tuple[int, str, str, UUID]] = {}
         self._broken: dict[int, ChainReport] = {}
+        #: The streams that are the directory's units (by the topic of their events).
+        self._units: set[int] = set()
 
     def feed(self, case_id: UUID, version: int, topic: str, state: bytes) -> None:
         key = case_id.int
         head = self._heads.get(key)
+        if head is None and topic.startswith(_UNIT_PREFIX):
+            self._units.add(key)
         if head is None:
             if key in self._broken:
                 return
@@ -118,10 +130,14 @@ class ChainWalker:
         if key in self._broken:
             return self._broken[key]
         count, head, _, case_id = self._heads[key]
-        return ChainReport(case_id, count, head, True)
+        return ChainReport(case_id, count, head, True, stream=self._stream(key))
+
+    def _stream(self, key: int) -> str:
+        return "unit" if key in self._units else "case"
 
     def _break(self, case_id: UUID, version: int, count: int, reason: str) -> None:
-        self._broken[case_id.int] = ChainReport(case_id, count, None, False, version, reason)
+        self._broken[case_id.int] = ChainReport(case_id, count, None, False, version, reason,
+                                                self._stream(case_id.int))
         self._heads.pop(case_id.int, None)
 
 
@@ -140,7 +156,7 @@ def _check(case_id: UUID, version: int, topic: str, state: bytes, previous: str)
         raise _Broken(f"event cannot be read: {type(error).__name__}") from None
     expected_keys = _CREATED_KEYS if version == 1 else _KEYS
     if tuple(document) != expected_keys or (
-        version == 1 and document["originator_topic"] != CASE_TOPIC
+        version == 1 and document["originator_topic"] != _ORIGINATORS[topic]
     ):
         raise _Broken("event cannot be read: unexpected fields")
     try:
@@ -212,7 +228,7 @@ def _vouch(case_text: str, version: int, topic: str, state: bytes, previous: str
     ):
         return None
     if (
-        (version == 1 and document["originator_topic"] != CASE_TOPIC)
+        (version == 1 and document["originator_topic"] != _ORIGINATORS[topic])
         or document["prev_hash"] != previous
         or _dumps(document) != state
         # No float anywhere: the timestamp's two values are texts (``_timestamp``), the hashes

@@ -21,8 +21,6 @@ The figures (closure, steps, satisfaction) have two ways to the same answer:
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import statistics
@@ -36,6 +34,7 @@ from typing import Any
 
 from domain.application import Cases
 from domain.catalogue import EVENT_TYPES, Category, Channel
+from domain.csvcells import csv_line
 from domain.model import WORKING_STEPS, Actor, Resolution, Role, Step
 from domain.storage import Cursor
 from domain.summaries import one_line
@@ -994,11 +993,9 @@ def _audit_lines(
 
 
 def _csv_line(values: Iterable[Any]) -> str:
-    """One CSV record on one line: every cell of these exports is a one-line value."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(
-        ["" if v is None else one_line(v) if isinstance(v, str) else v for v in values])
-    return buffer.getvalue()
+    """One CSV record on one line: every cell of these exports is a one-line value, and
+    goes through the one helper that keeps formulas out (domain/csvcells.py)."""
+    return csv_line(one_line(v) if isinstance(v, str) else v for v in values)
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:

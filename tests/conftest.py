@@ -20,6 +20,7 @@ import pytest
 from domain.application import Cases, open_cases
 from domain.clock import ManualClock
 from domain.model import Actor, Role
+from tests.district import register_district
 
 POSTGRES_BASE = os.environ.get(
     "YISHI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -93,7 +94,7 @@ def app_factory(clock: ManualClock) -> Iterator[Callable[[str], Cases]]:
     def make(url: str) -> Cases:
         app = open_cases(url, clock=clock)
         opened.append(app)
-        return app
+        return register_district(app)
 
     yield make
     for app in opened:

@@ -19,12 +19,14 @@ from api.http import (
     problems,
     routes_admin,
     routes_cases,
+    routes_directory,
     routes_events,
     routes_health,
     routes_log,
     routes_projections,
 )
 from api.http.background import Service, background_services
+from api.http.erasure import Purger
 from api.http.guard import BodyGuard
 from api.http.idempotency import IdempotencyStore
 from api.http.routes_events import ScopeCache
@@ -40,6 +42,7 @@ ROUTERS: list[APIRouter] = [
     routes_health.router,
     routes_projections.router,
     routes_log.router,
+    routes_directory.router,
 ]
 
 DESCRIPTION = """\
@@ -64,6 +67,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.credentials = Credentials(cases.db, cache_seconds=settings.token_cache_seconds)
     app.state.idempotency = IdempotencyStore(cases.commands)
     app.state.case_scopes = ScopeCache()
+    app.state.purger = Purger(cases, settings.erasure_wait_seconds)
+    if cases.keys.pending():
+        app.state.purger.kick()  # erasures a stopped server left pending
     services: list[Service] = background_services(cases, settings) if settings.projections else []
     started: list[Service] = []
     app.state.services = started
@@ -75,6 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         for service in reversed(started):
             service.stop()
+        app.state.purger.stop()
         cases.close()
 
 

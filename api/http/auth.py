@@ -65,7 +65,12 @@ async def get_actor(
         actor = await run_in_threadpool(credentials.authenticate, token)
     if actor is None:
         raise unauthorized("the token is unknown or revoked")
-    return actor
+    # The scope names units; the directory says what they cover now (docs/adr/0070).
+    directory = request.app.state.cases.directory
+    if directory.stale:  # one request brings it up to date; the others go on
+        await run_in_threadpool(directory.refresh_if_stale)
+    resolved: Actor = directory.resolve(actor)
+    return resolved
 
 
 async def get_admin(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:

@@ -15,16 +15,24 @@ fingerprint, under a unique constraint (docs/adr/0040-exactly-once.md):
   it answers 503 ``outcome_unknown`` with ``Retry-After``; the same key then learns it. When
   it knows that nothing was recorded (the store stayed busy), 503 ``store_unavailable``.
 
-Keys belong to one credential.
+Keys belong to one credential. Nothing personal is kept (docs/adr/0073-erasure.md): a
+recorded command's answer is rendered again from the store, never stored, and the request
+fingerprint is an HMAC under the server's secret key (not in the database), so a body (an
+11-digit phone, say) cannot be recovered from it by trying every value.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
+import os
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi.responses import Response
@@ -76,10 +84,49 @@ Produce = Callable[[Command], Answer]
 Replay = Callable[[CommandRow], Answer]
 
 
-def fingerprint(*parts: object) -> str:
-    """A digest of what makes two requests "the same": method, path, If-Match, body."""
+#: Fingerprints written as ``h1:`` + HMAC-SHA256(secret, SHA-256 of the request).
+FINGERPRINT_PREFIX = "h1:"
+
+
+def fingerprint(secret: bytes, *parts: object) -> str:
+    """A keyed digest of what makes two requests "the same": method, path, If-Match, body.
+
+    HMAC-SHA256 under the server's secret of the SHA-256 of the canonical JSON: without
+    the secret (which is not in the database) nobody can test guesses against it."""
     text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return FINGERPRINT_PREFIX + hmac.new(secret, digest.encode("ascii"), "sha256").hexdigest()
+
+
+def server_secret() -> bytes:
+    """The server's secret key for fingerprints: ``YISHI_SECRET_KEY`` (any text of 32
+    characters or more, the same in every process of a store), else a random key kept in
+    ``YISHI_SECRET_FILE`` (default ``~/.config/yishi/secret``, created mode 0600 on first
+    use). Never in the database: a copy of the database must not hold it."""
+    text = os.environ.get("YISHI_SECRET_KEY", "").strip()
+    if text:
+        if len(text) < 32:
+            raise ValueError("YISHI_SECRET_KEY must be at least 32 characters")
+        return text.encode("utf-8")
+    path = Path(os.environ.get("YISHI_SECRET_FILE", "")
+                or Path.home() / ".config" / "yishi" / "secret")
+    for _attempt in range(50):
+        try:
+            text = path.read_text().strip()
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fresh = secrets.token_hex(32)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process is making it
+                continue
+            with os.fdopen(fd, "w") as handle:
+                handle.write(fresh + "\n")
+            return bytes.fromhex(fresh)
+        if len(text) == 64:
+            return bytes.fromhex(text)
+        time.sleep(0.02)  # being written by another process
+    raise ValueError(f"{path} does not hold a secret key (64 hex digits)")
 
 
 def check_key(key: str) -> str:
@@ -94,8 +141,9 @@ def check_key(key: str) -> str:
 class IdempotencyStore:
     """Runs each append as one command, and answers retries from the command ledger."""
 
-    def __init__(self, ledger: CommandLedger) -> None:
+    def __init__(self, ledger: CommandLedger, secret: bytes | None = None) -> None:
         self._ledger = ledger
+        self._secret = secret if secret is not None else server_secret()
 
     def respond(
         self,
@@ -111,7 +159,7 @@ class IdempotencyStore:
         if key is None:
             return _run(produce, Command()).response()
         key = check_key(key)
-        request_fingerprint = fingerprint(*request)
+        request_fingerprint = fingerprint(self._secret, *request)
         found = self._ledger.find_key(credential_id, key)
         if found is not None:
             return _replay(found, request_fingerprint, replay)

@@ -313,7 +313,20 @@ class CredentialIn(BaseModel):
         default_factory=list, max_length=100)
     communities: list[Annotated[StrictStr, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=100)
-    name: Annotated[StrictStr, Field(max_length=200)] | None = None
+    streets: list[Annotated[StrictStr, Field(min_length=1, max_length=32)]] = Field(
+        default_factory=list, max_length=100)
+    areas: list[Annotated[StrictStr, Field(min_length=1, max_length=32)]] = Field(
+        default_factory=list, max_length=100)
+    grids: list[Annotated[StrictStr, Field(min_length=1, max_length=32)]] = Field(
+        default_factory=list, max_length=100)
+    name: Annotated[StrictStr, Field(max_length=200)] | None = Field(
+        default=None, description="What the token is for, a role label; a resident's is "
+        "sealed as personal data")
+
+
+class ScopeUnit(BaseModel):
+    level: str
+    code: str
 
 
 class CredentialOut(BaseModel):
@@ -324,6 +337,9 @@ class CredentialOut(BaseModel):
     name: str | None
     created_at: str
     revoked_at: str | None
+    scope: list[ScopeUnit] = Field(default_factory=list,
+                                   description="The units it names; empty: the whole store")
+    name_erased: bool = False
 
 
 class IssuedOut(CredentialOut):
@@ -333,3 +349,7 @@ class IssuedOut(CredentialOut):
 class ErasedOut(BaseModel):
     subject_id: str
     erased: bool = Field(description="True when a key was shredded by this request")
+    state: Literal["complete", "pending"] | None = Field(
+        default=None, description="complete: no copy of the key is left in the database "
+        "files; pending: older readers still hold one, finished in the background")
+    status: str | None = Field(default=None, description="Where to poll the state")

@@ -20,13 +20,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.i18n import Lang, accepted, problem_text
 from domain.errors import (
     CaseNotFound,
+    CommunityMismatch,
+    DirectoryRefused,
     DomainError,
     InvalidEventData,
     InvalidTransition,
     OutOfScope,
     PermissionDenied,
     RuleViolated,
+    SubjectOutOfScope,
     UnknownEventType,
+    UnknownUnit,
     VersionConflict,
 )
 
@@ -59,6 +63,10 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     PermissionDenied: 403,
     OutOfScope: 403,
     VersionConflict: 412,
+    UnknownUnit: 422,
+    CommunityMismatch: 422,
+    DirectoryRefused: 422,
+    SubjectOutOfScope: 404,
 }
 
 
@@ -131,6 +139,13 @@ def problem_of(error: DomainError) -> Problem:
         extra = {"event_type": error.event_type, "step": str(error.step), "rule": error.rule}
     elif isinstance(error, PermissionDenied):
         extra = {"event_type": error.event_type, "role": str(error.role), "reason": error.reason}
+    elif isinstance(error, UnknownUnit):
+        extra = {"errors": [{"field": error.field, "message": str(error)}], "hint": error.hint}
+    elif isinstance(error, CommunityMismatch):
+        extra = {"errors": [{"field": "community_id", "message": str(error)}],
+                 "community_id": error.registered}
+    elif isinstance(error, DirectoryRefused):
+        extra = {"errors": error.errors}
     elif isinstance(error, VersionConflict):
         extra = {"expected_version": error.expected, "current_version": error.current}
     headers = {"ETag": f'"{error.current}"'} if isinstance(error, VersionConflict) else None

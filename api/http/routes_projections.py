@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.http.auth import ActorDep, CasesDep
 from api.http.conditional import ConditionalRoute
+from api.http.names import with_case_names, with_group_names
 from api.http.problems import Problem
 from api.http.reads import query_time
 from api.http.responses import problems
@@ -167,13 +168,13 @@ def list_cases(
     when both are folded alike: Unicode NFKC, case folding, invisible (default-ignorable)
     characters removed, so ``3号楼`` finds ``３号楼`` and ``ärger`` finds ``ÄRGER``."""
     waited = _wait(request, cases, min_position)
-    return _answer(_run(
+    return _answer(with_case_names(_run(
         queries.list_cases, cases, Scope.of(actor), step=_texts(step), status=status,
         resolution=_texts(resolution), compound=_texts(compound), community=_texts(community),
         category=_texts(category), channel=_texts(channel), overdue=overdue, text=text,
         from_=_time("from", from_), to=_time("to", to), sort=sort, limit=limit, offset=offset,
         after=after,
-    ), waited)
+    ), cases.directory), waited)
 
 
 @router.get("/audit", summary="The global audit trail (审计轨迹); ?format=csv",
@@ -219,8 +220,10 @@ def audit(
 
 
 def _figures(
-    payload: dict[str, Any], format: str, name: str, waited: dict[str, str], bom: bool = False
+    payload: dict[str, Any], format: str, name: str, waited: dict[str, str], cases: Cases,
+    bom: bool = False,
 ) -> Response:
+    with_group_names(payload, cases.directory)
     if format == "csv":
         return Response(
             ("\ufeff" if bom else "") + queries.figures_csv(payload),
@@ -276,7 +279,7 @@ def closure(
     and docs/adr/0021-metric-definitions.md."""
     waited = _wait(request, cases, min_position)
     payload = _run(queries.closure, cases, Scope.of(actor), **groups, **filters)
-    return _figures(payload, format, "closure", waited, bom)
+    return _figures(payload, format, "closure", waited, cases, bom)
 
 
 @router.get("/stats/steps", summary="Flow through the steps: backlog, overdue, time, loops",
@@ -289,7 +292,7 @@ def steps(
     """Per step: backlog, overdue, time in step (count, mean, median, p90); and the loops."""
     waited = _wait(request, cases, min_position)
     payload = _run(queries.steps, cases, Scope.of(actor), **filters)
-    return _figures(payload, format, "steps", waited, bom)
+    return _figures(payload, format, "steps", waited, cases, bom)
 
 
 @router.get("/stats/satisfaction", summary="Satisfaction (满意率)", responses=_RESPONSES)
@@ -301,4 +304,4 @@ def satisfaction(
     """Each resident's latest rating per case; (satisfied + basically_satisfied) / ratings."""
     waited = _wait(request, cases, min_position)
     payload = _run(queries.satisfaction, cases, Scope.of(actor), **groups, **filters)
-    return _figures(payload, format, "satisfaction", waited, bom)
+    return _figures(payload, format, "satisfaction", waited, cases, bom)

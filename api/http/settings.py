@@ -60,6 +60,9 @@ class Settings:
     #: (docs/adr/0042-readiness.md); ``YISHI_READY_MAX_LAG``.
     ready_max_lag: int = field(default_factory=lambda: int(_number_env(
         "YISHI_READY_MAX_LAG", 1000, 0, 10**9)))
+    #: How long an erasure waits for older readers before it answers 202 (pending) and
+    #: finishes in the background (docs/adr/0073-erasure.md).
+    erasure_wait_seconds: float = 5.0
     #: Largest page of GET /events.
     max_page: int = 1000
     #: Concurrent appends share transactions (docs/adr/0030-group-commit.md). None (the

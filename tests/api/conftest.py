@@ -25,6 +25,7 @@ from domain.application import Cases
 from domain.clock import ManualClock
 from domain.model import Actor, Role
 from tests.conftest import START
+from tests.district import register_district
 
 
 def free_port() -> int:
@@ -126,9 +127,10 @@ def server_factory(clock: ManualClock) -> Iterator[ServerFactory]:
     started: list[LiveServer] = []
 
     def make(url: str, **overrides: Any) -> LiveServer:
-        settings = Settings(database_url=url, clock=clock, projections=False, **overrides)
+        settings = Settings(database_url=url, clock=clock, **{"projections": False, **overrides})
         server = LiveServer(settings).start()
         started.append(server)
+        register_district(server.cases)
         return server
 
     yield make

@@ -20,6 +20,7 @@ from api.http.settings import Settings
 from domain.clock import ManualClock
 from tests.api.conftest import LiveServer
 from tests.conftest import START, People, report_data
+from tests.district import register_district
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 
@@ -53,6 +54,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
     clock = ManualClock(START)
     server = LiveServer(Settings(database_url=url, clock=clock, projections=False)).start()
+    register_district(server.cases)
     try:
         token = server.credentials.create("community", communities=["C1"], name="fuzz")
         case_id = server.cases.report_problem(People.resident, report_data()).case.id

@@ -27,6 +27,7 @@ from domain.rules import permission_refusal
 from tests.api.conftest import LiveServer, Token, Tokens, make_tokens
 from tests.api.helpers import append, is_problem
 from tests.conftest import POSTGRES_BASE, START, People, report_data
+from tests.district import register_district
 from tests.stories import advance
 
 #: Where each event type is tried, and what has to have happened in that step first.
@@ -52,6 +53,7 @@ def matrix() -> Iterator[tuple[LiveServer, httpx.Client, Tokens, ManualClock]]:
     clock = ManualClock(START)
     server = LiveServer(Settings(database_url=f"{POSTGRES_BASE}?schema={schema}", clock=clock,
                                  projections=False)).start()
+    register_district(server.cases)
     client = httpx.Client(base_url=server.url, timeout=60)
     try:
         yield server, client, make_tokens(server), clock

@@ -22,6 +22,7 @@ from domain.clock import ManualClock
 from domain.errors import DomainError, InvalidTransition, PermissionDenied, RuleViolated
 from domain.model import Actor
 from tests.conftest import START, People, report_data
+from tests.district import register_district
 from tests.domain.helpers import state_of
 from tests.domain.test_permission_table import DESIGN_TABLE
 
@@ -214,7 +215,7 @@ class CaseMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(START)
-        self.app: Cases = open_cases("memory:", clock=self.clock)
+        self.app: Cases = register_district(open_cases("memory:", clock=self.clock))
         self.model = Model()
 
     @initialize()

@@ -102,7 +102,7 @@ def test_a_merge_that_is_refused_changes_neither_case(app: Cases, clock: ManualC
     closed = open_case(app)
     app.withdraw_case(closed, p.resident)
     duplicate = open_case(app, title="重复")
-    elsewhere = app.report_problem(p.community, report_data(compound_id="HY")).case.id
+    elsewhere = app.report_problem(p.community, report_data(compound_id="JT")).case.id
     before = {c: snapshot_of(app, c) for c in (closed, duplicate, elsewhere)}
     with pytest.raises(RuleViolated, match="must be open"):
         app.merge_case(duplicate, closed, p.grid)

@@ -45,3 +45,10 @@ def cells(app: Cases, generation: int) -> list[tuple[Any, ...]]:
         )
         out.append((cell.key, per_case, cell.settled, cell.exact))
     return out
+
+
+def case_events(app: Cases, up_to: int | None = None) -> int:
+    """How many events of the log up to a position are case events (the audit trail's
+    rows): the directory's unit events share the log but are not cases'."""
+    return sum(1 for n in app.recorder.select_notifications(start=1, limit=10**9)
+               if n.topic.startswith("yishi:Case.") and (up_to is None or n.id <= up_to))

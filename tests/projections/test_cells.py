@@ -30,6 +30,7 @@ from projections.periods import LOCAL
 from projections.queries import Filters, Scope
 from projections.service import ProjectionService
 from tests.conftest import POSTGRES_BASE, START
+from tests.district import register_district
 from tests.projections.checks import GROUPINGS, SCOPES, assert_equal_to_reference
 from tests.projections.histories import examples, moves, play, random_history
 
@@ -83,7 +84,7 @@ def assert_cells_equal_per_case(app: Cases, moment: datetime) -> int:
 
 def _check(url: str, history: list[tuple[int, int, int]]) -> None:
     clock = ManualClock(START)
-    app = open_cases(url, clock=clock)
+    app = register_district(open_cases(url, clock=clock))
     try:
         service = ProjectionService(app, batch_size=5)
         half = len(history) // 2

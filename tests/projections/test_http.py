@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from api.http import routes_projections
+from api.http.names import with_case_names, with_group_names
 from api.http.settings import Settings
 from domain.clock import ManualClock
 from domain.model import Role
@@ -23,6 +24,7 @@ from projections import queries
 from projections.queries import Scope
 from tests.api.conftest import LiveServer, Tokens, issue, make_tokens
 from tests.conftest import START
+from tests.district import register_district
 from tests.projections.histories import COMMUNITY, play, random_history
 
 
@@ -37,6 +39,7 @@ def served(
     server.start()
     client = httpx.Client(base_url=server.url, timeout=60)
     try:
+        register_district(server.cases)
         tokens = make_tokens(server)
         play(server.cases, clock, random_history(seed=21, length=260))
         assert _get(client, tokens.auditor, "/cases", min_position=server.cases.head_position())
@@ -83,7 +86,8 @@ def test_every_case_list_filter_answers_as_the_query_does(
             for key, name in (("from", "from_"), ("to", "to")):
                 if key in params:
                     kwargs[name] = datetime.fromisoformat(params[key])
-            expected = queries.list_cases(cases, Scope.of(token.actor), **kwargs)
+            expected = with_case_names(
+                queries.list_cases(cases, Scope.of(token.actor), **kwargs), cases.directory)
             assert body == expected, params
     everything = _get(client, district, "/cases", limit=1000)
     assert everything["count"] == len(reported) > 10
@@ -175,9 +179,11 @@ def test_the_figures_answer_for_every_grouping_filter_and_moment_as_the_queries_
                 grouping = {"group_by": params.get("group_by", "").split(",")
                             if "group_by" in params else None, "period": params.get("period")}
                 closure = _get(client, token, "/stats/closure", **query)
-                assert closure == queries.closure(cases, scope, **grouping, **kwargs), query
+                assert closure == with_group_names(queries.closure(
+                    cases, scope, **grouping, **kwargs), cases.directory), query
                 rated = _get(client, token, "/stats/satisfaction", **query)
-                assert rated == queries.satisfaction(cases, scope, **grouping, **kwargs), query
+                assert rated == with_group_names(queries.satisfaction(
+                    cases, scope, **grouping, **kwargs), cases.directory), query
                 if "group_by" not in params and "period" not in params:
                     flow = _get(client, token, "/stats/steps", **query)
                     assert flow == queries.steps(cases, scope, **kwargs), query

@@ -10,7 +10,7 @@ from domain.application import Cases
 from domain.clock import ManualClock
 from projections import queries, store
 from projections.service import ProjectionService, rebuild
-from tests.projections.conftest import dump
+from tests.projections.conftest import case_events, dump
 from tests.projections.histories import play, random_history
 
 
@@ -35,7 +35,7 @@ def _incremental_then_rebuild(app: Cases, clock: ManualClock) -> None:
     assert store.current_generation(app.db) == result["generation"] != old
     after = dump(app)
     assert after == before
-    assert len(after["audit"]) == app.head_position()
+    assert len(after["audit"]) == case_events(app)
     # A second rebuild drops the generation before the one it replaces.
     third = rebuild(app)
     assert third["dropped"] == [old]

@@ -18,13 +18,14 @@ from domain.application import open_cases
 from domain.clock import ManualClock
 from projections.service import ProjectionService
 from tests.conftest import POSTGRES_BASE, START
+from tests.district import register_district
 from tests.projections.checks import assert_equal_to_reference
 from tests.projections.histories import examples, moves, play
 
 
 def _check(url: str, history: list[tuple[int, int, int]]) -> None:
     clock = ManualClock(START)
-    app = open_cases(url, clock=clock)
+    app = register_district(open_cases(url, clock=clock))
     try:
         service = ProjectionService(app, batch_size=7)
         half = len(history) // 2

@@ -32,6 +32,7 @@ from domain.application import Cases, open_cases
 from domain.chain import GENESIS
 from domain.clock import ManualClock
 from domain.verification import ChainWalker, Row, _Broken, _check, _vouch, stored_rows
+from tests.district import register_district
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -151,7 +152,7 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> list[Row]:
     """The rows of a small demo district (every kind of event, Chinese text; the sealed
     contacts differ from run to run, so draws must not depend on the bytes)."""
     path = tmp_path_factory.mktemp("district") / "yishi.db"
-    app = open_cases(f"sqlite:///{path}", clock=ManualClock(NOW))
+    app = register_district(open_cases(f"sqlite:///{path}", clock=ManualClock(NOW)))
     generate(app, cases=12, seed=3, now=NOW)
     rows = list(stored_rows(app.recorder))
     app.close()

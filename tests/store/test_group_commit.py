@@ -20,6 +20,7 @@ from domain.errors import VersionConflict
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
 from tests.conftest import People
+from tests.district import register_district
 from tests.stories import open_case
 
 THREADS = 16
@@ -34,7 +35,7 @@ def gc_factory(clock: ManualClock) -> Any:
     opened: list[Cases] = []
 
     def make(url: str, **kwargs: Any) -> Cases:
-        app = open_cases(url, clock=clock, group_commit=True, **kwargs)
+        app = register_district(open_cases(url, clock=clock, group_commit=True, **kwargs))
         opened.append(app)
         return app
 

@@ -436,7 +436,12 @@ def test_two_servers_and_a_projector_share_one_store_correctly(
         assert made.stdout.count("\n") == 1
         tokens[role] = made.stdout.strip()
 
-    create("auditor")  # the first one creates the tables; the others in parallel
+    directory = tmp_path / "directory.csv"
+    directory.write_text("level,code,name,parent\nstreet,S1,示范街道,\ncommunity,C1,幸福社区,S1\n"
+                         "compound,JX,锦绣佳苑,C1\ncompound,HY,和园,C1\n", encoding="utf-8")
+    imported = yishi(pg_url, "directory", "import", str(directory))  # creates the tables
+    assert imported.returncode == 0, imported.stderr
+    create("auditor")
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(create, [r for r in roles if r != "auditor"]))
     community_scope: tuple[set[str], set[str]] = (set(), {"C1"})
@@ -484,6 +489,10 @@ def test_two_servers_and_a_projector_share_one_store_correctly(
         assert len(set(keys)) == len(keys), "an event is in the log twice"
         assert [n.id for n in log] == sorted({n.id for n in log})
         assert log[-1].id == head
+        directory = [n for n in log if n.topic.startswith("yishi:Unit.")]
+        assert len(directory) == 4  # the import above
+        log = [n for n in log if n not in directory]
+        keys = [(str(n.originator_id), n.originator_version) for n in log]
         assert len(log) == len(ledger.appended) + ledger.merges
         positions = {key: n.id for key, n in zip(keys, log, strict=True)}
         for key, position in ledger.appended.items():
