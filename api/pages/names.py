@@ -1,9 +1,8 @@
 """Names beside codes (名称): the one place the pages ask what a compound or community is called.
 
-The directory of units (issue 10) is not part of this branch yet. Until it is wired in,
-``app.state.unit_names`` may hold any ``UnitNames`` function (tests and the demo set one);
-without one every code names itself. Wiring the directory in is one line in
-``api.pages.install``: ``app.state.unit_names = <the directory's lookup>``.
+The names are the directory's (docs/adr/0071-directory.md): the current name of each unit.
+``app.state.unit_names`` may hold another ``UnitNames`` function (a test's fixed table);
+a code the directory does not know names itself.
 """
 
 from __future__ import annotations
@@ -33,6 +32,12 @@ def fixed_names(table: Mapping[str, str]) -> UnitNames:
 def unit_names(request: Request, codes: Iterable[str]) -> dict[str, str]:
     """``{code: name}`` for every code asked, the code itself where no name is known."""
     wanted = [code for code in dict.fromkeys(codes) if code]
-    lookup: UnitNames = getattr(request.app.state, "unit_names", None) or no_names
-    found = lookup(wanted)
+    lookup: UnitNames | None = getattr(request.app.state, "unit_names", None)
+    if lookup is None:
+        cases = getattr(request.app.state, "cases", None)
+        directory = getattr(cases, "directory", None)
+        found: Mapping[str, str | None] = (
+            directory.names(wanted) if directory is not None else no_names(wanted))
+    else:
+        found = lookup(wanted)
     return {code: str(found.get(code) or code) for code in wanted}

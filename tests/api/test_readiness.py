@@ -13,10 +13,11 @@ from projections import store
 from projections.service import ProjectionService
 from tests.api.conftest import ServerFactory
 from tests.conftest import People, report_data
+from tests.district import register_district
 
 
 def _fill(url: str, cases: int) -> int:
-    app = open_cases(url)
+    app = register_district(open_cases(url))
     try:
         for _ in range(cases):
             app.report_problem(People.resident, report_data())

@@ -39,6 +39,7 @@ from domain.application import Cases, open_cases
 from domain.case import Case, event_type_of
 from tests.api.conftest import free_port
 from tests.conftest import POSTGRES_BASE, People, report_data
+from tests.district import register_district
 from tests.projections import reference
 from tests.projections.checks import same
 from tests.system.test_multi_process import Process, processes, start, wait_until_serving, yishi
@@ -217,7 +218,7 @@ def check_chains_and_projections(url: str, server_url: str, token: str) -> None:
 def store(pg_url: str) -> dict[str, Any]:
     """A fresh schema with a community token and one open case per client thread."""
     url = pg_url + "&pool_size=16&lock_timeout=1"
-    cases: Cases = open_cases(url)
+    cases: Cases = register_district(open_cases(url))
     try:
         token = Credentials(cases.db).create("community", communities=["C1"], name="faults")
         ids = [str(cases.report_problem(People.resident, report_data()).case.id)
