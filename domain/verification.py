@@ -46,7 +46,7 @@ import orjson
 
 from domain.catalogue import CATALOGUE, canonical_time
 from domain.chain import GENESIS, canonical_bytes
-from domain.directory.model import UNIT_TOPICS
+from domain.unit_topics import UNIT_TOPICS
 
 CASE_TOPIC = "yishi:Case"
 _EVENT_TOPICS = {f"{CASE_TOPIC}.{name}": name for name in CATALOGUE}

@@ -27,9 +27,14 @@ grid,JX-G1,锦绣佳苑一网格,JX,,,,
 """
 
 OPERATOR = Actor("test-operator", Role.ADMIN)
+#: The events registering this district adds to a fresh store (one per unit, one provider
+#: assignment): the log's first leaves, before any case.
+DISTRICT_EVENTS = 13
 
 
 def register_district(app: Cases) -> Cases:
     """Register the test district (once: a second import changes nothing)."""
+    fresh = app.head_position() == 0
     app.directory.apply_rows(parse(DISTRICT_CSV), OPERATOR)
+    assert not fresh or app.head_position() == DISTRICT_EVENTS
     return app

@@ -1,24 +1,24 @@
 """The pages' CSV downloads: UTF-8 with a byte order mark, so that Excel opens them as
 UTF-8 (without it, Excel on a Chinese Windows reads GBK and shows mojibake); RFC 4180
-quoting, CRLF line ends."""
+quoting, CRLF line ends; every cell through ``domain.csvcells`` (no live formula)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from fastapi.responses import StreamingResponse
 
+from domain.csvcells import csv_line
+
 BOM = "\ufeff"
 
 
 def _line(values: Sequence[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(["" if v is None else v for v in values])
-    return buffer.getvalue()
+    """One record with CRLF (what Excel writes), its cells through the product's one CSV
+    cell helper: on one line, formulas defused (domain/csvcells.py)."""
+    return csv_line(values)[:-1] + "\r\n"
 
 
 def csv_download(header: Sequence[str], rows: Iterable[Sequence[Any]],

@@ -22,6 +22,8 @@ from eventsourcing.domain import Aggregate
 
 from domain.chain import GENESIS, event_hash
 from domain.model import Actor
+from domain.unit_topics import UNIT_EVENT_NAMES
+from domain.unit_topics import UNIT_TOPICS as _TOPICS
 
 #: A unit's code (practices.md): unique across the store.
 CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -150,9 +152,7 @@ class Unit(Aggregate):
         team: list[dict[str, Any]]
         head_hash: str
 
-    EVENT_NAMES: ClassVar[tuple[str, ...]] = (
-        "UnitRegistered", "UnitChanged", "ProviderAssigned", "GridTeamSet",
-    )
+    EVENT_NAMES: ClassVar[tuple[str, ...]] = UNIT_EVENT_NAMES
 
     @classmethod
     def register(cls, data: dict[str, Any], actor: Actor, at: datetime) -> Unit:
@@ -183,4 +183,4 @@ def _content(
 
 
 #: Each stored topic of a unit's events, with its event name.
-UNIT_TOPICS: dict[str, str] = {f"yishi:Unit.{name}": name for name in Unit.EVENT_NAMES}
+UNIT_TOPICS = _TOPICS  # stored topic -> event name (domain/unit_topics.py)

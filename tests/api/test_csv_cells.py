@@ -18,8 +18,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.cli import main
+from api.pages.csvfile import _line
 from domain.csvcells import FORMULA_STARTS, csv_line, safe_cell
 from domain.model import Role
+from domain.summaries import one_line
 from projections import queries
 from tests.api.conftest import LiveServer, ServerFactory, issue
 from tests.api.helpers import open_case
@@ -75,7 +77,9 @@ def test_formula_like_text_gets_a_quote_and_a_negative_number_does_not(
 
 
 def test_the_projections_write_csv_through_the_one_helper() -> None:
-    assert queries._csv_line is csv_line
+    for row in (["=1+2", "-3", -3, "两\n行"], ["@x", None, 1.5]):
+        cells = [one_line(v) if isinstance(v, str) else v for v in row]
+        assert queries._csv_line(row) == csv_line(cells)
 
 
 def test_every_csv_endpoint_and_the_command_line_keep_formulas_out(
@@ -111,3 +115,11 @@ def test_every_csv_endpoint_and_the_command_line_keep_formulas_out(
     assert shown[-2][:5] == ["compound", "EVIL", "'" + EVIL, "C1", "'-1+2"] or any(
         row[:5] == ["compound", "EVIL", "'" + EVIL, "C1", "'-1+2"] for row in shown)
     assert not any(_dangerous(cell) for row in shown for cell in row)
+
+
+def test_the_pages_csv_downloads_keep_formulas_out() -> None:
+    line = _line(["=HYPERLINK(\"http://x\")", "@SUM(1)", -3, "两\n行"])
+    assert line.endswith("\r\n")
+    assert len(list(csv.reader(io.StringIO(line)))) == 1  # one record
+    assert line.startswith("\"'=HYPERLINK(")
+    assert ",'@SUM(1),-3," in line

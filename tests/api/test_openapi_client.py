@@ -21,6 +21,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from tests.api.conftest import LiveServer, Tokens, make_tokens
+from tests.district import register_district
 
 #: Every integer must be readable exactly by any JSON implementation (issue 9, part 3).
 SAFE_INTEGER = 2**53 - 1
@@ -63,6 +64,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
 
     server = LiveServer(Settings(database_url=url, clock=clock, projections=False)).start()
     try:
+        register_district(server.cases)
         yield server, make_tokens(server)
     finally:
         server.stop()

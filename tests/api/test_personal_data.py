@@ -180,7 +180,7 @@ def test_a_fingerprint_is_keyed_not_a_plain_digest_of_the_body(
     response = client.post("/cases", json=body, headers={**grid.headers, "Idempotency-Key": "f"})
     assert response.status_code == 201
     rows: list[Any] = sqlite_server.cases.db.execute(
-        'SELECT fingerprint FROM "yishi_idempotency"')
+        'SELECT fingerprint FROM "yishi_commands" WHERE idem_key IS NOT NULL')
     (stored,) = [r[0] for r in rows]
     data = wire_data(ProblemReportedData.model_validate(body))
     plain = json.dumps(("POST", "/cases", data), sort_keys=True, ensure_ascii=False, default=str)

@@ -124,6 +124,13 @@ def test_the_installed_program_runs_from_the_wheel_alone(installed: Path, tmp_pa
     assert not Path(where).is_relative_to(ROOT)
 
     url = "sqlite:///store.db"  # relative: in the working directory, outside the checkout
+    directory = tmp_path / "directory.csv"
+    directory.write_text("level,code,name,parent,households,kind,provider,provider_from\n"
+                         "street,S1,示范街道,,,,,\ncommunity,C1,幸福社区,S1,,,,\n"
+                         "compound,JX,锦绣佳苑,C1,420,,,\n", encoding="utf-8")
+    subprocess.run([str(installed / "yishi"), "--database-url", url, "directory", "import",
+                    str(directory)], check=True, cwd=tmp_path, env=env, capture_output=True,
+                   text=True, timeout=60)
     port = free_port()
     server = subprocess.Popen(
         [str(installed / "yishi"), "--database-url", url, "serve", "--port", str(port)],

@@ -28,6 +28,7 @@ from projections.paging import CASE_SORTS
 from projections.queries import QueryError
 from projections.service import ProjectionService
 from tests.conftest import POSTGRES_BASE, START, People, report_data
+from tests.district import register_district
 from tests.projections.histories import examples
 
 #: The value each sort orders by, as the list shows it.
@@ -105,7 +106,7 @@ def test_every_sort_orders_alike_on_both_stores_and_pages_by_cursor(
         for url in (f"sqlite:///{Path(folder) / 'yishi.db'}",
                     f"{POSTGRES_BASE}?schema={pg_schema_factory()}"):
             clock = ManualClock(START)
-            app = open_cases(url, clock=clock)
+            app = register_district(open_cases(url, clock=clock))
             try:
                 _play(app, clock, played)
                 orders.append(_orders(app, limit))

@@ -17,6 +17,7 @@ from domain.model import Step
 from domain.tlog.note import Signer
 from projections.tlog_service import LogStep
 from projections.tlog_signer import latest_checkpoint, write_key
+from tests.district import DISTRICT_EVENTS
 from tests.stories import advance, open_case
 
 AppFactory = Callable[[str], Cases]
@@ -46,6 +47,7 @@ class Logged:
     vkey: str
     checkpoint: Path  # the auditor's copy of the first checkpoint
     tmp: Path
+    size: int = DISTRICT_EVENTS + 32  # the first checkpoint's: the district's and two cases'
 
     def cli(self, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
         status = main(["--database-url", self.url, *args])
@@ -70,7 +72,7 @@ def build_logged(url: str, app_factory: AppFactory, clock: ManualClock, signer: 
     step.signer.sign()
     made = latest_checkpoint(app.db)
     assert made is not None
-    assert made[0] == 32
+    assert made[0] == DISTRICT_EVENTS + 32
     path = tmp / "auditor-checkpoint.txt"
     path.write_text(made[2])
     return Logged(url, victim, bystander, signer.verifier.text(), path, tmp)
@@ -79,5 +81,6 @@ def build_logged(url: str, app_factory: AppFactory, clock: ManualClock, signer: 
 @pytest.fixture
 def logged(durable_url: str, app_factory: AppFactory, clock: ManualClock, log_key: Signer,
            tmp_path: Path) -> Logged:
-    """Two closed cases (16 events each), all covered by a signed checkpoint of size 32."""
+    """Two closed cases (16 events each) after the district's events, all covered by a
+    signed checkpoint of size DISTRICT_EVENTS + 32."""
     return build_logged(durable_url, app_factory, clock, log_key, tmp_path)

@@ -27,6 +27,7 @@ from projections.service import rebuild
 from projections.tlog_service import LogStep
 from projections.tlog_signer import latest_checkpoint
 from tests.conftest import START, People
+from tests.district import DISTRICT_EVENTS, register_district
 from tests.stories import advance, open_case
 from tests.tlog.test_tree import mth
 
@@ -49,7 +50,8 @@ def test_a_follower_killed_mid_batch_resumes_to_the_same_tree(
 ) -> None:
     app = app_factory(sqlite_url)
     for _ in range(12):
-        advance(app, clock, open_case(app), Step.CLOSED)  # 192 events: 5 batches of 40
+        advance(app, clock, open_case(app), Step.CLOSED)  # 192 case events
+    total = DISTRICT_EVENTS + 192  # 6 batches of 40
     ls.ensure_tables(app.db)
     env = {**os.environ, "YISHI_LOG_SLOWDOWN": "0.4", "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen([sys.executable, "-c", FOLLOW, sqlite_url], env=env, cwd=ROOT)
@@ -62,15 +64,15 @@ def test_a_follower_killed_mid_batch_resumes_to_the_same_tree(
         child.send_signal(signal.SIGKILL)
         child.wait()
     state = ls.read_state(app.db)
-    assert 80 <= state.size < 192
+    assert 80 <= state.size < total
     assert state.size % 40 == 0, "a batch is all or nothing"
     ls.LogFollower(app, batch_size=40).catch_up()
     size, root = events_root(app)
-    assert ls.read_state(app.db).size == size == 192
+    assert ls.read_state(app.db).size == size == total
     assert ls.root_at(app.db, size) == root
     rows = app.db.execute(f"SELECT COUNT(*), COUNT(DISTINCT position) FROM "
                           f"{ls.table(app.db, 'leaves')}")
-    assert rows[0] == (192, 192)
+    assert rows[0] == (total, total)
 
 
 def _refs(count: int) -> list[ls.EventRef]:
@@ -104,7 +106,7 @@ def test_the_stored_tree_is_the_rfc_tree_for_any_batching(
 @given(st.lists(st.sampled_from(["report", "advance", "comment"]), min_size=1, max_size=12))
 def test_for_random_histories_the_root_is_the_recursive_rfc_root(steps: list[str]) -> None:
     clock = ManualClock(START)
-    app = open_cases("memory:", clock=clock)
+    app = register_district(open_cases("memory:", clock=clock))
     opened: list[UUID] = []
     for what in steps:
         if what == "report" or not opened:

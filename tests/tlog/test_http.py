@@ -24,6 +24,7 @@ from domain.tlog.tree import leaf_hash, verify_consistency, verify_inclusion
 from projections import tlog_store as ls
 from projections.tlog_signer import LogSigner
 from tests.api.conftest import LiveServer, issue
+from tests.district import DISTRICT_EVENTS, register_district
 from tests.stories import advance, open_case
 
 
@@ -33,6 +34,7 @@ def server(sqlite_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("YISHI_LOG_KEY_FILE", raising=False)
     monkeypatch.delenv("YISHI_LOG_ORIGIN", raising=False)
     live = LiveServer(Settings(database_url=sqlite_url, clock=clock)).start()
+    register_district(live.cases)
     yield live
     live.stop()
 
@@ -64,25 +66,27 @@ def test_the_log_over_http_and_the_auditors_commands(
     vkey = out.split()[2]
     verifier = Verifier.parse(vkey)
     checkpoint = open_checkpoint(note.text, verifier)
-    assert checkpoint.size == 16
+    size = DISTRICT_EVENTS + 16  # the test district's events, then the case's 16
+    assert checkpoint.size == size
     listed = http.get("/log/checkpoints", params={"after": 0}).json()
-    assert listed["checkpoints"][-1] == {"size": 16, "note": note.text}
+    assert listed["checkpoints"][-1] == {"size": size, "note": note.text}
 
-    tile = http.get("/log/tile/0/000.p/16", headers=auditor)
+    tile = http.get(f"/log/tile/0/000.p/{size}", headers=auditor)
     assert tile.status_code == 200
-    assert len(tile.content) == 16 * 32
-    assert http.get("/log/tile/0/000.p/16", headers=resident).status_code == 403
-    assert http.get("/log/tile/entries/000.p/17", headers=auditor).status_code == 404
-    proof = http.get("/log/proof/consistency", params={"from": 5, "to": 16}, headers=auditor)
+    assert len(tile.content) == size * 32
+    assert http.get(f"/log/tile/0/000.p/{size}", headers=resident).status_code == 403
+    assert http.get(f"/log/tile/entries/000.p/{size + 1}", headers=auditor).status_code == 404
+    proof = http.get("/log/proof/consistency", params={"from": 5, "to": size},
+                     headers=auditor)
     assert proof.status_code == 200
     old_root = ls.root_at(cases.db, 5)
-    verify_consistency(5, 16, old_root, checkpoint.root,
+    verify_consistency(5, size, old_root, checkpoint.root,
                        [base64.b64decode(h) for h in proof.json()["proof"]])
 
     proofs = http.get(f"/cases/{case}/proof", headers=resident).json()
     assert [e["covered"] for e in proofs["events"]] == [True] * 16
     seventh = proofs["events"][6]
-    verify_inclusion(seventh["leaf_index"], 16, leaf_hash(seventh["leaf"].encode()),
+    verify_inclusion(seventh["leaf_index"], size, leaf_hash(seventh["leaf"].encode()),
                      [base64.b64decode(h) for h in seventh["inclusion"]], checkpoint.root)
     text = http.get(f"/cases/{case}/proof", params={"version": 7, "format": "tlog-proof"},
                     headers=resident).text
@@ -92,7 +96,8 @@ def test_the_log_over_http_and_the_auditors_commands(
     assert http.get(f"/cases/{case}/proof", headers=stranger).status_code == 404
     assert http.get(f"/cases/{case}/export", headers=stranger).status_code == 404
     verified = http.get(f"/cases/{case}/verify", headers=resident).json()
-    assert verified["log"][0] == {"version": 1, "position": 1, "leaf_index": 0, "covered": True}
+    assert verified["log"][0] == {"version": 1, "position": DISTRICT_EVENTS + 1,
+                                  "leaf_index": DISTRICT_EVENTS, "covered": True}
 
     bundle = tmp_path / "case.json"
     bundle.write_text(http.get(f"/cases/{case}/export", headers=resident).text)
@@ -100,10 +105,11 @@ def test_the_log_over_http_and_the_auditors_commands(
     token = auditor["Authorization"].split()[1]
     assert main(["audit", "pull", server.url, "--token", token, "--key", vkey,
                  "--dir", str(mirror)]) == 0
-    assert "size 16" in capsys.readouterr().out
+    assert f"size {size}" in capsys.readouterr().out
     assert main(["audit", "verify", str(bundle), "--key", vkey, "--mirror", str(mirror)]) == 0
     out = capsys.readouterr().out
-    assert f"ok: complete: all 16 leaves of case {case} up to size 16 are in the bundle" in out
+    assert (f"ok: complete: all 16 leaves of case {case} up to size {size} are in the bundle"
+            in out)
 
     # The case's last event dropped from the bundle: only the mirror can tell.
     document = json.loads(bundle.read_text())
@@ -112,9 +118,10 @@ def test_the_log_over_http_and_the_auditors_commands(
     assert main(["audit", "verify", str(bundle), "--key", vkey]) == 0
     assert main(["audit", "verify", str(bundle), "--key", vkey, "--mirror", str(mirror)]) == 1
     out = capsys.readouterr().out
-    assert f"FAILED: case {case} version 16 (leaf 15, position 16)" in out
+    assert (f"FAILED: case {case} version 16 (leaf {size - 1}, position {size})"
+            in out)
 
     ready = http.get("/readyz").json()
-    assert {"name": "log", "position": 16, "lag": 0} in ready["projections"]
+    assert {"name": "log", "position": size, "lag": 0} in ready["projections"]
     http.close()
     assert status == 0

@@ -27,6 +27,7 @@ from projections.tlog_signer import (
     write_key,
 )
 from tests.conftest import People
+from tests.district import DISTRICT_EVENTS
 from tests.stories import advance, open_case
 from tests.tlog.conftest import Logged
 from tests.tlog.tampering import delete, sql
@@ -87,12 +88,13 @@ def test_the_signer_refuses_a_tree_that_does_not_extend_the_last(logged: Logged,
                                                                  ) -> None:
     app = app_factory(logged.url)
     sql(logged.url, "UPDATE {log_tiles} SET data = %s WHERE level = 0 AND idx = 0",
-        (b"\x00" * 32 * 32,))
+        (b"\x00" * 32 * logged.size,))
     open_case(app)
     ls.LogFollower(app).catch_up()
-    with pytest.raises(LogInconsistent, match="no longer has the root signed at size 32"):
+    with pytest.raises(LogInconsistent,
+                       match=f"no longer has the root signed at size {logged.size}"):
         LogSigner(app).sign()
-    assert latest_checkpoint(app.db)[0] == 32  # type: ignore[index]
+    assert latest_checkpoint(app.db)[0] == logged.size  # type: ignore[index]
 
 
 def test_export_never_creates_a_store(tmp_path: Path, capsys: Cap) -> None:
@@ -128,19 +130,19 @@ def test_events_deleted_behind_a_snapshot(durable_url: str, app_factory: Callabl
     while step():
         pass
     step.signer.sign()
-    assert latest_checkpoint(app.db)[0] == 105  # type: ignore[index]
+    assert latest_checkpoint(app.db)[0] == DISTRICT_EVENTS + 105  # type: ignore[index]
     delete(durable_url, case, *range(2, 60))
     assert app.get_case(case, reader=People.community).version == 105  # reads still work
     status = main(["--database-url", durable_url, "verify"])
     out = capsys.readouterr().out
     assert status == 1
-    assert f"BROKEN log: case {case} version 2 (leaf 1" in out
+    assert f"BROKEN log: case {case} version 2 (leaf {DISTRICT_EVENTS + 1}" in out
     bundle = tmp_path / "log.jsonl"
     assert main(["--database-url", durable_url, "export", "--all", "--out", str(bundle)]) == 0
     capsys.readouterr()
     assert main(["audit", "verify", str(bundle), "--key", log_key.verifier.text()]) == 1
-    assert f"FAILED: case {case} version 2 (leaf 1, position 2): the event is missing" in (
-        capsys.readouterr().out)
+    assert (f"FAILED: case {case} version 2 (leaf {DISTRICT_EVENTS + 1}, position"
+            f" {DISTRICT_EVENTS + 2}): the event is missing") in capsys.readouterr().out
 
 
 def test_projections_run_follows_the_log_on_postgres(
@@ -149,10 +151,10 @@ def test_projections_run_follows_the_log_on_postgres(
     app = app_factory(pg_url)
     advance(app, clock, open_case(app), Step.CLOSED)
     follow(app, exit_at_head=True, interval=0.05)
-    assert ls.read_state(app.db).size == 16
+    assert ls.read_state(app.db).size == DISTRICT_EVENTS + 16
     note = latest_checkpoint(app.db)
     assert note is not None
-    assert open_checkpoint(note[2], log_key.verifier).size == 16
+    assert open_checkpoint(note[2], log_key.verifier).size == DISTRICT_EVENTS + 16
 
 
 def test_a_rotation_signs_with_both_keys_and_each_verifier_accepts(
@@ -172,8 +174,8 @@ def test_a_rotation_signs_with_both_keys_and_each_verifier_accepts(
     made = LogSigner(app).sign()
     assert made is not None
     assert made.note.count("\n\u2014 ") == 2
-    assert open_checkpoint(made.note, new.verifier).size == 2
-    assert open_checkpoint(made.note, log_key.verifier).size == 2
+    assert open_checkpoint(made.note, new.verifier).size == DISTRICT_EVENTS + 2
+    assert open_checkpoint(made.note, log_key.verifier).size == DISTRICT_EVENTS + 2
     monkeypatch.setenv("YISHI_LOG_KEY_FILE", str(tmp_path / "new.key"))
     open_case(app)
     ls.LogFollower(app).catch_up()
