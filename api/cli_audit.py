@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
         description="Replay a case from its stored events (no snapshot), as an auditor reads it.",
     )
     replay.add_argument("case_id", type=case_id_arg, metavar="CASE_ID")
-    replay.add_argument("--version", type=int, help="stop after this version")
+    replay.add_argument("--version", type=_version, help="stop after this version")
     replay.set_defaults(run=run_replay)
 
     verify = subparsers.add_parser(
@@ -32,6 +32,17 @@ def register(subparsers: Any) -> None:
     )
     verify.add_argument("case_id", nargs="?", type=case_id_arg, metavar="CASE_ID")
     verify.set_defaults(run=run_verify)
+
+
+def _version(text: str) -> int:
+    """A case version as the API takes it: a whole number from 1 to 2^31."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 2**31:
+        raise argparse.ArgumentTypeError(f"{text} is not a version (1 to {2**31})")
+    return value
 
 
 def run_replay(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from domain.errors import (
     UnknownUnit,
     VersionConflict,
 )
+from projections.queries import QueryError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://yishi.example/problems/"
@@ -204,6 +205,14 @@ def install(app: FastAPI) -> None:
             detail = f"no resource at {request.url.path}"
         headers = dict(exc.headers or {})
         return Problem(exc.status_code, code, detail, headers).response(language_of(request))
+
+    @app.exception_handler(QueryError)
+    def _query(request: Request, exc: QueryError) -> JSONResponse:
+        # A read's bad filter, wherever it is asked (the API's routes raise this themselves;
+        # the pages rely on it): 422 with the field and the values allowed.
+        extra: dict[str, Any] = (
+            {"field": exc.field, "allowed": list(exc.allowed)} if exc.field else {})
+        return Problem(422, "invalid_query", str(exc), **extra).response(language_of(request))
 
     @app.exception_handler(InterfaceError)
     @app.exception_handler(OperationalError)

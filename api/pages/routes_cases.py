@@ -99,10 +99,15 @@ def case_list_csv(
     filters = case_filters(step, status, compound, community, category, channel, overdue, text)
     scope = Scope.of(actor)
 
+    # The first page before the answer starts: a bad filter is a 422, not a cut download.
+    first = queries.list_cases(cases, scope, limit=1000, offset=0, **filters)
+
     def rows() -> Iterator[list[Any]]:
         offset = 0
+        result = first
         while True:
-            result = queries.list_cases(cases, scope, limit=1000, offset=offset, **filters)
+            if offset:
+                result = queries.list_cases(cases, scope, limit=1000, offset=offset, **filters)
             data = result["data"]
             names = unit_names(request, [r["compound_id"] for r in data]
                                + [r["community_id"] for r in data])

@@ -25,7 +25,8 @@ from projections.queries import Scope
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
-Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+#: A month of the years yishi accepts (docs/adr/0041-bounds.md): 2000-01 to 2099-12.
+Month = Annotated[str | None, Query(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$")]
 
 #: The cards of the overview, in order: (key, the closure field, numerator, denominator).
 CARDS: tuple[tuple[str, str, str, str], ...] = (

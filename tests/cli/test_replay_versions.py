@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -24,3 +25,15 @@ def test_a_version_beyond_the_head_is_one_line_and_exit_status_2(
     assert captured.out == ""
     assert captured.err == f"yishi: case {case_id} has no version 99 (its last is 1)\n"
     assert main(["--database-url", url, "replay", str(case_id), "--version", "1"]) == 0
+
+
+def test_a_version_no_case_can_have_is_one_line_and_status_2(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for bad in ("9" * 30, "0", "-1", "x"):
+        with pytest.raises(SystemExit) as exited:  # the parser's one line, before any store
+            main(["--database-url", sqlite_url, "replay", str(uuid.uuid4()), "--version", bad])
+        err = capsys.readouterr().err
+        assert exited.value.code == 2
+        assert err.count("\n") == 1
+        assert "Traceback" not in err
