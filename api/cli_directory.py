@@ -74,7 +74,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    app = open_store(args)
+    app = open_store(args, existing=True)  # read-only: never creates a store
     try:
         if args.unregistered:
             rows = unregistered(app)

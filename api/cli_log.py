@@ -75,7 +75,7 @@ def run_keygen(args: argparse.Namespace) -> int:
 
 
 def run_checkpoint(args: argparse.Namespace) -> int:
-    cases = open_store(args)
+    cases = open_store(args, existing=True)  # signs an existing store's log; creates none
     ls.LogFollower(cases).catch_up()
     signer = LogSigner(cases)
     try:
@@ -99,7 +99,7 @@ def run_checkpoint(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    cases = open_store(args)
+    cases = open_store(args, existing=True)  # read-only: never creates a store
     status = log_status(cases)
     signer = LogSigner(cases, create=False)
     path = signer.key_path()

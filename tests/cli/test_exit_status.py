@@ -310,3 +310,15 @@ def test_a_read_only_command_does_not_load_the_web_stack(sqlite_url: str,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("command", [("log", "status"), ("log", "checkpoint"),
+                                     ("directory", "show")])
+def test_the_log_and_directory_commands_never_create_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    missing = tmp_path / "typo.db"
+    status, _, err = run(capsys, "--database-url", f"sqlite:///{missing}", *command)
+    assert status == 2
+    assert "no store at" in err
+    assert not missing.exists()
