@@ -35,19 +35,18 @@ def register(subparsers: Any) -> None:
 
 
 def _version(text: str) -> int:
-    """A case version as the API takes it: a whole number from 1 to 2^31."""
+    """A whole number (its range is checked with the others: 1 to 2^31, as the API's)."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 2**31:
-        raise argparse.ArgumentTypeError(f"{text} is not a version (1 to {2**31})")
-    return value
 
 
 def run_replay(args: argparse.Namespace) -> int:
     if args.version is not None and args.version < 1:
         raise CommandError("--version must be 1 or more")
+    if args.version is not None and args.version > 2**31:
+        raise CommandError(f"--version must be at most {2**31} (no case has more versions)")
     app = open_store(args, existing=True)
     steps = app.replay(args.case_id, up_to=args.version)
     if args.version is not None and steps[-1][0].version < args.version:
