@@ -11,19 +11,15 @@ from typing import Any
 
 from api.cli import CommandError
 from api.cli_store import open_or_create
-from api.demo import (
-    District,
-    Progress,
-    Summary,
-    build_district,
-    generate,
-)
+from api.progress import Progress
 from domain.application import Cases
 from domain.bounds import check_time
 from domain.clock import ManualClock
 from domain.config import parse_database_url
 from domain.model import Role
 from projections.service import rebuild
+from simulation.district import District, build_district
+from simulation.driver import Summary, generate
 
 MAX_CASES = 1_000_000
 

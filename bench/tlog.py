@@ -39,9 +39,9 @@ import httpx
 import psycopg
 import uvicorn
 
-from api.demo import Progress, generate
 from api.http.app import create_app
 from api.http.settings import Settings
+from api.progress import Progress
 from domain.application import Cases, open_cases
 from domain.clock import ManualClock
 from domain.model import Actor, Role
@@ -50,6 +50,7 @@ from domain.tlog.note import Signer
 from projections import tlog_store as ls
 from projections.tlog_reads import case_bundle, write_log_bundle
 from projections.tlog_signer import LogSigner, write_key
+from simulation.driver import generate
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 TARGET = 50_000

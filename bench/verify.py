@@ -6,7 +6,7 @@ Run on demand (not in CI):
                                      [--postgres URL] [--schema NAME] [--workers 0]
                                      [--profile]
 
-For each store it loads a fresh district with ``api.demo.generate`` (an SQLite file in a
+For each store it loads a fresh district with ``simulation.driver.generate`` (an SQLite file in a
 temporary directory; a new PostgreSQL schema, dropped afterwards), reporting the load rate,
 unless ``--schema`` names an existing PostgreSQL schema that already holds a district (it
 is then used as is and kept). Then it measures in the same run:
@@ -39,10 +39,11 @@ from pathlib import Path
 
 import psycopg
 
-from api.demo import Progress, generate
+from api.progress import Progress
 from domain import verification
 from domain.application import Cases, open_cases
 from domain.clock import ManualClock
+from simulation.driver import generate
 
 TARGET = 50_000
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

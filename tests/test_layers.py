@@ -1,5 +1,7 @@
 """The layers of architecture.md hold: api may import projections and domain; projections
-may import domain; domain imports neither, and knows nothing of HTTP, pydantic or drivers."""
+may import domain; domain imports neither, and knows nothing of HTTP, pydantic or drivers.
+The demo's simulator (simulation/) stands beside api: it decides events through the domain
+only, and nothing below it imports it."""
 
 from __future__ import annotations
 
@@ -11,8 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 FORBIDDEN = {
-    "domain": {"api", "projections", "fastapi", "pydantic", "starlette", "uvicorn", "psycopg"},
-    "projections": {"api", "fastapi", "pydantic", "starlette", "uvicorn"},
+    "domain": {"api", "projections", "simulation", "fastapi", "pydantic", "starlette", "uvicorn",
+               "psycopg"},
+    "projections": {"api", "simulation", "fastapi", "pydantic", "starlette", "uvicorn"},
+    "simulation": {"api", "projections", "fastapi", "pydantic", "starlette", "uvicorn",
+                   "psycopg"},
 }
 
 

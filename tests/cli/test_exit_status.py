@@ -301,7 +301,7 @@ def test_a_read_only_command_does_not_load_the_web_stack(sqlite_url: str,
                                                          app_factory: AppFactory) -> None:
     app_factory(sqlite_url).close()
     probe = ("import sys; from api.cli import main; status = main(sys.argv[1:]); "
-             "print(sorted(m for m in ('fastapi', 'uvicorn', 'api.http', 'api.demo') "
+             "print(sorted(m for m in ('fastapi', 'uvicorn', 'api.http', 'simulation') "
              "if m in sys.modules)); sys.exit(status)")
     result = subprocess.run(
         [sys.executable, "-c", probe, "--database-url", sqlite_url, "verify"],

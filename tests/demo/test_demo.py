@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api.cli import main
-from api.demo import YEAR, Progress, build_district, generate
+from api.progress import Progress
 from domain.application import Cases, StoredCaseEvent, open_cases
 from domain.catalogue import Category
 from domain.clock import ManualClock
+from simulation.district import YEAR, build_district
+from simulation.driver import generate
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 

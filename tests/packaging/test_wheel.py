@@ -29,7 +29,7 @@ import pytest
 from tests.api.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("domain", "projections", "api")
+PACKAGES = ("domain", "projections", "api", "simulation")
 #: What is not part of a package: build and cache litter.
 LITTER = ("__pycache__", "*.pyc", "*.pyo", "*.db", "*.db-wal", "*.db-shm", "*.egg-info")
 
@@ -87,7 +87,7 @@ def clean_env() -> dict[str, str]:
 
 
 def source_files() -> Iterator[str]:
-    """Every file of the three packages in the checkout, as a path inside the wheel."""
+    """Every file of the packages in the checkout, as a path inside the wheel."""
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*")):
             relative = path.relative_to(ROOT)

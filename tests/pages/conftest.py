@@ -22,12 +22,13 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
-from api.demo import build_district, generate
 from api.http.settings import Settings
 from api.pages.names import fixed_names
 from domain.clock import ManualClock
 from domain.model import Role
 from projections.service import rebuild
+from simulation.district import build_district
+from simulation.driver import generate
 from tests.api.conftest import LiveServer, Token, issue
 from tests.conftest import POSTGRES_BASE
 

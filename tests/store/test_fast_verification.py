@@ -26,12 +26,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.demo import generate
 from domain import verification
 from domain.application import Cases, open_cases
 from domain.chain import GENESIS
 from domain.clock import ManualClock
 from domain.verification import ChainWalker, Row, _Broken, _check, _vouch, stored_rows
+from simulation.driver import generate
 from tests.district import register_district
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

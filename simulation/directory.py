@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from api.demo import GIVEN, SURNAMES, District
 from domain.application import Cases
 from domain.directory.csvfile import UnitRow
 from domain.model import Actor, Role
+from simulation.district import GIVEN, SURNAMES, District
 
 STREET_CODE = "QX"
 DEMO_ADMIN = Actor("demo", Role.ADMIN)
