@@ -108,14 +108,25 @@ class Problem(Exception):
         }
 
     def response(self, lang: Lang = "en") -> JSONResponse:
-        body = self.body()
-        headers = self.headers
-        if lang != "en":
-            body["title"], body["detail"] = problem_text(self.code, self.status, self.detail, lang)
-            headers = {**headers, "Content-Language": lang}
+        body, headers = localized(self.body(), self.headers, lang)
         return FastJSONResponse(
             body, status_code=self.status, headers=headers, media_type=PROBLEM_JSON
         )
+
+
+def localized(body: dict[str, Any], headers: dict[str, str], lang: Lang
+              ) -> tuple[dict[str, Any], dict[str, str]]:
+    """A problem's body and headers for a reader of ``lang``: English as raised; in Chinese
+    the title, and the detail from the code's message and the refusal's ``rule`` or
+    ``reason`` (api/i18n), with ``Content-Language``. Works on a stored body too, so a
+    replayed refusal reads in the language of whoever asks now."""
+    if lang == "en":
+        return body, headers
+    reason = body.get("rule") or body.get("reason")
+    title, detail = problem_text(str(body.get("code", "")), int(body.get("status", 0)),
+                                 str(body.get("detail", "")), lang,
+                                 reason if isinstance(reason, str) else None)
+    return {**body, "title": title, "detail": detail}, {**headers, "Content-Language": lang}
 
 
 def language_of(request: Request) -> Lang:
