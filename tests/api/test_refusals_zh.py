@@ -61,6 +61,17 @@ def test_an_unknown_reason_keeps_its_english_after_the_chinese_message() -> None
     assert detail == "这个事件违反了议事规则:a rule added yesterday。"
 
 
+#: A meeting whose outcome contradicts its votes: refused by a rule (409).
+MISCOUNTED = {"type": "MeetingHeld", "data": {
+    "attendees": 12, "votes": {"for": 2, "against": 9, "abstain": 1}, "outcome": "agreed"}}
+
+
+def _refused_meeting(server: LiveServer, clock: Any) -> tuple[Any, dict[str, Any]]:
+    case_id = open_case(server.cases)
+    advance(server.cases, clock, case_id, Step.NEGOTIATE)
+    return case_id, MISCOUNTED
+
+
 @pytest.fixture
 def live(sqlite_server: LiveServer, client_for: Any) -> tuple[LiveServer, httpx.Client, Tokens]:
     return sqlite_server, client_for(sqlite_server), make_tokens(sqlite_server)
@@ -70,10 +81,7 @@ def test_a_refusal_over_http_reads_in_the_readers_language(
     live: tuple[LiveServer, httpx.Client, Tokens], clock: Any,
 ) -> None:
     server, client, tokens = live
-    case_id = open_case(server.cases)
-    advance(server.cases, clock, case_id, Step.NEGOTIATE)
-    body = {"type": "MeetingHeld", "data": {
-        "attendees": 12, "votes": {"for": 2, "against": 9, "abstain": 1}, "outcome": "agreed"}}
+    case_id, body = _refused_meeting(server, clock)
     answers = {lang: client.post(f"/cases/{case_id}/events", json=body, headers={
         **tokens.community.headers, "Accept-Language": lang}) for lang in ("zh-CN", "en")}
     zh, en = answers["zh-CN"].json(), answers["en"].json()
@@ -92,10 +100,7 @@ def test_a_replayed_refusal_reads_in_the_language_of_whoever_asks_now(
     live: tuple[LiveServer, httpx.Client, Tokens], clock: Any,
 ) -> None:
     server, client, tokens = live
-    case_id = open_case(server.cases)
-    advance(server.cases, clock, case_id, Step.NEGOTIATE)
-    body = {"type": "MeetingHeld", "data": {
-        "attendees": 12, "votes": {"for": 2, "against": 9, "abstain": 1}, "outcome": "agreed"}}
+    case_id, body = _refused_meeting(server, clock)
     headers = {**tokens.community.headers, "Idempotency-Key": "zh-then-en"}
     first = client.post(f"/cases/{case_id}/events", json=body,
                         headers={**headers, "Accept-Language": "en"})
