@@ -129,16 +129,18 @@ def _section(step: str) -> str:
 def board_data(cases: Cases, compound: str) -> dict[str, Any]:
     """The four sections of a compound's board, read with list_cases (GET /cases): at most
     ``SHOWN`` items each (the nearest deadlines first; the most recently closed), with the
-    number of cases in each section (up to ``LISTED``)."""
+    number of cases in each section (up to ``LISTED``). Whether the compound has a case at
+    all needs no full count: each list counts one row at most (``count_limit=1``)."""
     now = cases.clock.now()
     listed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="open",
                                 step=[*REVIEW_STEPS, "publish", *WORK_STEPS],
-                                sort="deadline", limit=LISTED)
+                                sort="deadline", limit=LISTED, count_limit=1)
     rows: dict[str, list[dict[str, Any]]] = {"review": [], "published": [], "working": []}
     for row in listed["data"]:
         rows[_section(row["step"])].append(row)
     closed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="closed",
-                                resolution=["resolved"], sort="-updated_at", limit=SHOWN)
+                                resolution=["resolved"], sort="-updated_at", limit=SHOWN,
+                                count_limit=1)
     rows["resolved"] = [row for row in closed["data"] if row["closed_at"] is not None
                         and now - datetime.fromisoformat(row["closed_at"]) <= RECENT]
     counts = {key: len(found) for key, found in rows.items()}
@@ -148,7 +150,8 @@ def board_data(cases: Cases, compound: str) -> dict[str, Any]:
                                         for row in found) if item is not None]
                 for key, found in shown.items()}
     known = listed["count"] + closed["count"] > 0 or bool(
-        queries.list_cases(cases, EVERYTHING, compound=[compound], limit=1)["count"])
+        queries.list_cases(cases, EVERYTHING, compound=[compound], limit=1,
+                           count_limit=1)["count"])
     return {"sections": sections, "counts": counts, "known": known, "as_of": now}
 
 
