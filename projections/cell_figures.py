@@ -383,20 +383,40 @@ def closure(
 
 
 @dataclass(frozen=True)
+class OpenDeadlines:
+    """Per working step, the sorted deadlines of the cohort's open stays that have one:
+    overdue is the one figure that moves with the clock alone, counted from these at any
+    moment (a binary search)."""
+
+    per_step: tuple[np.ndarray, ...]
+
+    def overdue(self, as_of_us: int) -> dict[str, int]:
+        """Per step, the open stays whose deadline is before ``as_of_us``."""
+        return {s: int(np.searchsorted(self.per_step[i], as_of_us, side="left"))
+                for i, s in enumerate(STEPS)}
+
+
+def open_deadlines(p: Pool, mask: np.ndarray) -> OpenDeadlines:
+    """The open stays' deadlines of the cohort, per step (no stay is decoded)."""
+    cases = _kept(p.cases, mask)
+    timed = (cases["open_step"] >= 0) & (cases["has_deadline"] == 1)
+    step_of = cases["open_step"][timed].astype(np.int64)
+    deadline_of = cases["deadline"][timed].astype(np.int64)
+    return OpenDeadlines(tuple(np.sort(deadline_of[step_of == i]) for i in range(len(STEPS))))
+
+
+@dataclass(frozen=True)
 class Flow:
-    """The flow of a cohort: backlog, finished stays and loops, which the cells fix, and per
-    step the sorted deadlines of its open stays, from which overdue is counted at any
-    moment (the one figure that moves with the clock alone)."""
+    """The flow of a cohort: backlog, finished stays and loops, which the cells fix, and the
+    open deadlines overdue is counted from."""
 
     backlog: dict[str, int]
     spent: dict[str, Spread]
     loops: dict[str, int]
-    deadlines: tuple[np.ndarray, ...]
+    deadlines: OpenDeadlines
 
     def overdue(self, as_of_us: int) -> dict[str, int]:
-        """Per step, the open stays whose deadline is before ``as_of_us``."""
-        return {s: int(np.searchsorted(self.deadlines[i], as_of_us, side="left"))
-                for i, s in enumerate(STEPS)}
+        return self.deadlines.overdue(as_of_us)
 
 
 def flow(p: Pool, mask: np.ndarray) -> Flow:
@@ -405,10 +425,6 @@ def flow(p: Pool, mask: np.ndarray) -> Flow:
     n_steps = len(STEPS)
     open_ = cases["open_step"] >= 0
     backlog = np.bincount(cases["open_step"][open_].astype(np.int64), minlength=n_steps)
-    timed = open_ & (cases["has_deadline"] == 1)
-    step_of = cases["open_step"][timed].astype(np.int64)
-    deadline_of = cases["deadline"][timed].astype(np.int64)
-    deadlines = tuple(np.sort(deadline_of[step_of == i]) for i in range(n_steps))
     spent = [spread_of(durations) for durations in p.durations(mask)]
     loops = cases["loops"].astype(np.int64).sum(axis=0) if len(cases) else np.zeros(
         len(LOOP_KINDS), dtype=np.int64)
@@ -416,7 +432,7 @@ def flow(p: Pool, mask: np.ndarray) -> Flow:
         backlog={s: int(backlog[i]) for i, s in enumerate(STEPS)},
         spent={s: spent[i] for i, s in enumerate(STEPS)},
         loops={k: int(loops[i]) for i, k in enumerate(LOOP_KINDS)},
-        deadlines=deadlines,
+        deadlines=open_deadlines(p, mask),
     )
 
 

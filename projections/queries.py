@@ -65,8 +65,8 @@ SATISFACTIONS = ("satisfied", "basically_satisfied", "dissatisfied")
 
 
 __all__ = ["AUDIT_FIELDS", "CASE_SORTS", "EVERYTHING", "Filters", "QueryError", "Scope", "audit",
-           "audit_csv", "closure", "figures_csv", "freshness", "list_cases", "percentile",
-           "satisfaction", "steps"]
+           "audit_csv", "closure", "figures_csv", "freshness", "list_cases", "overdue",
+           "percentile", "satisfaction", "steps"]
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
@@ -359,6 +359,27 @@ def steps(
         ))
     return {"position": position, "head": cases.head_position(), "as_of": _time(at),
             "steps": result, "loops": loops}
+
+
+def overdue(
+    cases: Cases,
+    scope: Scope = EVERYTHING,
+    *,
+    as_of: datetime | None = None,
+    cells: bool = True,
+) -> dict[str, Any]:
+    """Overdue per step at as_of (超期): the ``overdue`` of ``steps`` alone, for a reader
+    that shows nothing else of the flow (the overview): from the cells without decoding a
+    stay, or ``steps``' own per-case fold. ``{"position", "head", "as_of", "overdue"}``."""
+    found = figure(cases, scope, Filters(), as_of, stays=False, name=("open deadlines",),
+                   compute=cell_figures.open_deadlines) if cells else None
+    if found is not None:
+        position, deadlines, at = found
+        return {"position": position, "head": cases.head_position(), "as_of": _time(at),
+                "overdue": deadlines.overdue(at)}
+    flow = steps(cases, scope, as_of=as_of, cells=False)
+    return {"position": flow["position"], "head": flow["head"], "as_of": flow["as_of"],
+            "overdue": {item["step"]: item["overdue"] for item in flow["steps"]}}
 
 
 def _step_item(

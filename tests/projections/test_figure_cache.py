@@ -120,3 +120,20 @@ def test_the_figure_cache_keeps_the_most_recently_used() -> None:
     assert cache.get(("b",)) is None
     assert cache.get(("a",)) == ("A", 1)
     assert len(cache) == 2
+
+
+def test_overdue_alone_is_the_flows_overdue_on_both_ways(
+    app_factory: Callable[[str], Cases], sqlite_url: str, clock: ManualClock,
+) -> None:
+    app = app_factory(sqlite_url)
+    service = ProjectionService(app, batch_size=9)
+    play(app, clock, random_history(seed=12, length=150))
+    service.catch_up()
+    for moment in (None, clock.now() + timedelta(days=3), clock.now() + timedelta(days=40)):
+        for scope in (queries.EVERYTHING, C1):
+            flow = queries.steps(app, scope, as_of=moment)
+            wanted = {item["step"]: item["overdue"] for item in flow["steps"]}
+            assert queries.overdue(app, scope, as_of=moment)["overdue"] == wanted
+            assert queries.overdue(app, scope, as_of=moment, cells=False)["overdue"] == wanted
+        clock.advance(timedelta(days=7))
+    assert any(queries.overdue(app)["overdue"].values())
