@@ -3,7 +3,7 @@
 Run on demand (not in CI):
 
     .venv/bin/python bench/pages.py [--events 100000 --events 1000000] [--repeat 20]
-                                    [--postgres URL]
+                                    [--postgres URL] [--compare TREE]
 
 For each size it uses the schema ``yishi_growth_<events>`` of bench/growth.py (the same
 demo district: seed 1, ``--now 2026-11-01``, about 15.8 events per case), loading it and
@@ -16,6 +16,11 @@ compound C01-01 (no login). Two readers: a district-wide auditor and a community
 
 Baselines in the same run, same client and server: ``GET /healthz`` (the HTTP round trip
 alone) and the API's ``GET /stats/closure`` for the auditor (JSON of one figure).
+
+``--compare TREE`` serves another checkout of yishi (for example ``git worktree add
+--detach ../old main``) beside this one, on the same schema, with this checkout's Python
+environment; the two take turns request by request, so a busy moment of the shared machine
+falls on both, and each row prints both and the new/old ratio of p95.
 
 Targets (issue 12): every dashboard page p95 under 200 ms, the notice board under 100 ms.
 The schemas are kept (bench/growth.py reads the same ones); drop them by hand when done.

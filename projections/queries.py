@@ -38,7 +38,14 @@ from projections.cell_reads import CellCache, cell_cache, figure, from_cells
 from projections.fold import LOOP_KINDS, us
 from projections.paging import CASE_SORTS
 from projections.periods import PERIODS, period_key
-from projections.scope import EVERYTHING, Filters, QueryError, Scope, freshness
+from projections.scope import (
+    EVERYTHING,
+    Filters,
+    QueryError,
+    Scope,
+    freshness,
+    generation_position,
+)
 from projections.scope import Where as _Where
 from projections.scope import as_list as _as_list
 from projections.scope import as_of_us as _as_of
@@ -65,8 +72,8 @@ SATISFACTIONS = ("satisfied", "basically_satisfied", "dissatisfied")
 
 
 __all__ = ["AUDIT_FIELDS", "CASE_SORTS", "EVERYTHING", "Filters", "QueryError", "Scope", "audit",
-           "audit_csv", "closure", "figures_csv", "freshness", "list_cases", "overdue",
-           "percentile", "satisfaction", "steps"]
+           "audit_csv", "closure", "figures_csv", "freshness", "generation_position",
+           "list_cases", "overdue", "percentile", "satisfaction", "steps"]
 
 
 def _rate(numerator: int, denominator: int) -> float | None:

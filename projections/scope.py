@@ -161,6 +161,14 @@ def freshness(cases: Cases) -> dict[str, int]:
     return {"position": position, "head": cases.head_position()}
 
 
+def generation_position(cases: Cases) -> tuple[int, int]:
+    """The generation queries read and its position (one statement): a key for what a
+    reader may remember until an event moves the position (docs/adr/0083)."""
+    store.ensure_base(cases.db)
+    with cases.db.transaction() as cur:
+        return read_freshness(cases, cur)
+
+
 def iso_time(value: int | None) -> str | None:
     return None if value is None else from_us(value).isoformat()
 
