@@ -46,12 +46,15 @@ import orjson
 
 from domain.catalogue import CATALOGUE, canonical_time
 from domain.chain import GENESIS, canonical_bytes
+from domain.points.topics import PARTICIPANT_TOPICS
 from domain.unit_topics import UNIT_TOPICS
 
 CASE_TOPIC = "yishi:Case"
 _EVENT_TOPICS = {f"{CASE_TOPIC}.{name}": name for name in CATALOGUE}
 # The directory's streams carry the same envelope and chain (docs/adr/0071-directory.md).
 _EVENT_TOPICS.update(UNIT_TOPICS)
+# So do the participants' ledgers (docs/adr/0101-exactly-once-awards.md).
+_EVENT_TOPICS.update(PARTICIPANT_TOPICS)
 #: The stream topic each event topic belongs to (checked on a stream's first event).
 _ORIGINATORS = {topic: topic.split(".", 1)[0] for topic in _EVENT_TOPICS}
 _UNIT_PREFIX = "yishi:Unit."
