@@ -24,7 +24,9 @@ thread (embedded default), and one step per loop of ``yishi projections run``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from typing import Any
 from uuid import UUID
 
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 TABLE = "yishi_points_policy"
 NAME = "points"
 DEFAULT_BATCH = 500
+#: Seconds to sleep after each award (tests that kill the process mid-batch).
+SLOWDOWN_ENV = "YISHI_POINTS_SLOWDOWN"
 _LINK_TOPICS = [t for t, name in PARTICIPANT_TOPICS.items()
                 if name in ("ParticipantRegistered", "ParticipantLinked")]
 _CASE_TOPICS = [f"yishi:Case.{name}" for name in POLICY_EVENT_TYPES]
@@ -74,6 +78,7 @@ class PointsPolicy:
         self._folded = 0
         #: Awards recorded by this instance (tests and logs).
         self.awarded = 0
+        self._slowdown = float(os.environ.get(SLOWDOWN_ENV, "0") or 0)
 
     def position(self) -> int:
         return read_position(self.cases)
@@ -138,7 +143,7 @@ class PointsPolicy:
         name = type(event).__name__
         reporter = channel = None
         if name == "TopicFormed":
-            case = self.cases.repository.get(event.originator_id,
+            case: Any = self.cases.repository.get(event.originator_id,
                                              version=event.originator_version)
             assert isinstance(case, Case)
             reporter, channel = case.reporter_actor_id, case.channel
@@ -150,6 +155,8 @@ class PointsPolicy:
         for award in awards_for(seen, self._linked, self._known, self.cases.points.table):
             if self.cases.points.award_once(award, event.timestamp):
                 self.awarded += 1
+            if self._slowdown:
+                time.sleep(self._slowdown)
 
 
 class PointsPolicyService:

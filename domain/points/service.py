@@ -187,8 +187,8 @@ class Points:
             return participant.resident_id is not None and participant.resident_id == reader.id
         if reader.role not in STAFF_READERS:
             return False
-        return self._app.directory.resolve(reader).covers(participant.compound_id,
-                                                          participant.community_id)
+        resolved: Actor = self._app.directory.resolve(reader)
+        return resolved.covers(participant.compound_id, participant.community_id)
 
     def name_of(self, participant: Participant) -> str | None:
         """The name in plain text; None once erased."""
