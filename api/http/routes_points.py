@@ -198,8 +198,8 @@ def record(participant_id: UUID, body: Annotated[LedgerEventIn, Body()], cases: 
 def stats(
     cases: CasesDep, actor: ActorDep,
     group_by: Annotated[Literal["compound", "community"], Query()] = "compound",
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
-                                       description="YYYY-MM, China time")] = None,
+    month: Annotated[str | None, Query(pattern=r"^20\d\d-(0[1-9]|1[0-2])$",
+                                       description="YYYY-MM, China time, 2000-2099")] = None,
     top: Annotated[int, Query(ge=1, le=MAX_TOP)] = TOP,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:

@@ -119,7 +119,8 @@ BAD_REGISTRATIONS: list[dict[str, Any]] = [
     {"compound_id": "JX", "kinds": ["resident"]},
     {"compound_id": "JX", "kinds": ["resident"], "name": "张三", "phone": "1"},
 ]
-BAD_QUERIES = ["group_by=grid", "month=2026-13", "month=2026", "top=0", "format=xml"]
+BAD_QUERIES = ["group_by=grid", "month=2026-13", "month=2026", "month=0000-01", "top=0",
+               "format=xml"]
 
 
 def test_bad_input_is_422_and_records_nothing(setup: Any) -> None:
