@@ -93,8 +93,8 @@ def run_demo(args: argparse.Namespace) -> int:
               file=sys.stderr)
         summary = generate(app, cases=cases, seed=seed, now=now,
                            progress=Progress(cases, "cases"), workers=workers)
-        _project(app)
         awarded = PointsPolicy(app).catch_up()  # participation points (docs/adr/0101)
+        _project(app)
         district = build_district(seed)
         _print_summary(summary, district, now)
         _print_points(app, summary, awarded, now)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from api.http.auth import ActorDep, CasesDep
+from api.http.auth import ActorDep, CasesDep, CredentialsDep
 from api.http.names import with_group_names
 from api.http.problems import Problem, problem_of
 from api.http.responses import problems
@@ -25,7 +25,7 @@ from domain.csvcells import csv_line
 from domain.errors import DomainError
 from domain.model import Actor, Role
 from domain.points import BalanceTooLow, NotReversible, Participant, ParticipantNotFound
-from domain.points.ledger import KINDS
+from domain.points.ledger import KINDS, ResidentLinked
 from domain.points.masking import mask_name
 from domain.points.rules import MAX_HOURS, MAX_POINTS
 from projections.points_figures import GROUP_BY, MAX_TOP, TOP, points_stats
@@ -111,7 +111,23 @@ def refusal(error: DomainError) -> Problem:
         return Problem(409, error.code, str(error), balance=error.balance, points=error.points)
     if isinstance(error, NotReversible):
         return Problem(409, error.code, str(error), award_version=error.version)
+    if isinstance(error, ResidentLinked):
+        return Problem(409, error.code, str(error), participant_id=error.participant_id)
     return problem_of(error)
+
+
+def _must_be_resident(credentials: Any, resident_id: str | None, compound: str | None) -> None:
+    """A linked credential is a live resident's credential of the participant's compound
+    (422 otherwise); checked here because credentials belong to the API."""
+    if resident_id is None:
+        return
+    found = credentials.get(resident_id)
+    if found is None or found.role is not Role.RESIDENT or found.revoked_at is not None or (
+            compound is not None and found.compounds and compound not in found.compounds):
+        raise Problem(422, "invalid_data", "resident_id: not a resident credential of the"
+                      " participant's compound",
+                      errors=[{"field": "resident_id",
+                               "message": "not a resident credential of this compound"}])
 
 
 def _shows_name(reader: Actor, participant: Participant) -> bool:
@@ -147,10 +163,13 @@ def participant_out(cases: Any, participant: Participant, reader: Actor,
 
 @router.post("/points", status_code=201, summary="Register a participant (参与者登记)",
              responses=problems(401, 403, 422))
-def register(body: Annotated[ParticipantIn, Body()], cases: CasesDep, actor: ActorDep
-             ) -> JSONResponse:
+def register(body: Annotated[ParticipantIn, Body()], cases: CasesDep, actor: ActorDep,
+             credentials: CredentialsDep) -> JSONResponse:
     """Community staff register a participant of a compound in their scope. The name is
-    sealed under ``participant:<id>`` (erasable). Answers the participant (201)."""
+    sealed under ``participant:<id>`` (erasable). ``resident_id`` names a resident's
+    credential of that compound, linked to no other participant (409 ``resident_linked``).
+    Answers the participant (201)."""
+    _must_be_resident(credentials, body.resident_id, body.compound_id)
     try:
         participant = cases.points.register(actor, body.model_dump(exclude_none=True))
     except DomainError as error:
@@ -176,11 +195,13 @@ def get_participant(participant_id: UUID, cases: CasesDep, actor: ActorDep) -> J
                         409: {"description": "balance_too_low (with balance) or "
                                              "not_reversible (problem+json)"}})
 def record(participant_id: UUID, body: Annotated[LedgerEventIn, Body()], cases: CasesDep,
-           actor: ActorDep) -> JSONResponse:
+           actor: ActorDep, credentials: CredentialsDep) -> JSONResponse:
     """``{"type", "data"}``: ``PointsAwarded`` (rule ``volunteer_hours``, hours 1-24: the
     points are hours x the configured points per hour), ``PointsRedeemed`` (reward,
     points), ``PointsReversed`` (award_version, reason), ``ParticipantLinked``
     (resident_id). Beyond the balance: 409 ``balance_too_low`` with ``balance``."""
+    if isinstance(body, ParticipantLinkedIn):
+        _must_be_resident(credentials, body.data.resident_id, None)
     try:
         participant, version = cases.points.record(
             participant_id, actor, body.type, body.data.model_dump(exclude_none=True))

@@ -341,6 +341,7 @@ PROBLEMS: dict[str, str] = {
     "participant_not_found": "没有这个参与者,或它不在您的范围内。",
     "balance_too_low": "积分余额不足:兑换或冲正的积分超过余额。",
     "not_reversible": "这条记录不是可冲正的积分发放,或已冲正。",
+    "resident_linked": "该居民的凭证已关联到另一位参与者。",
     "invalid_if_match": "If-Match 头格式不正确,应为带引号的版本号。",
     "malformed_json": "请求体不是合法的 JSON。",
     "unauthorized": "需要有效的令牌(Authorization: Bearer …)。",

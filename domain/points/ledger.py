@@ -51,6 +51,16 @@ class BalanceTooLow(DomainError):
         self.points = points
 
 
+class ResidentLinked(DomainError):
+    """The resident's credential is linked to another participant already (one each)."""
+
+    code = "resident_linked"
+
+    def __init__(self, resident_id: str, participant_id: str) -> None:
+        super().__init__(f"resident {resident_id} is linked to participant {participant_id}")
+        self.participant_id = participant_id
+
+
 class NotReversible(DomainError):
     """``award_version`` names no award of this ledger, or one already reversed."""
 

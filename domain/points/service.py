@@ -26,7 +26,7 @@ from domain.bounds import clean_text
 from domain.commands import Command
 from domain.errors import InvalidEventData, PermissionDenied
 from domain.model import Actor, Role
-from domain.points.ledger import KINDS, Participant, ParticipantNotFound
+from domain.points.ledger import KINDS, Participant, ParticipantNotFound, ResidentLinked
 from domain.points.rules import (
     MAX_HOURS,
     MAX_POINTS,
@@ -37,6 +37,7 @@ from domain.points.rules import (
     Rule,
     points_table,
 )
+from domain.points.topics import PARTICIPANT_TOPICS
 from domain.privacy import SubjectKeys, seal, unseal
 
 #: How often a write is decided again when another writer took the stream's next version.
@@ -96,6 +97,8 @@ class Points:
             raise InvalidEventData("ParticipantRegistered", errors)
         assert isinstance(compound, str)
         assert name is not None
+        if resident is not None:
+            self._must_be_free(resident, None)
         directory = self._app.directory
         community = directory.filing(compound, None)
         actor = directory.resolve(actor)
@@ -138,6 +141,7 @@ class Points:
             elif event_type == "PointsReversed":
                 participant.reverse(clean["award_version"], clean["reason"], actor, now)
             else:
+                self._must_be_free(clean["resident_id"], str(participant.id))
                 participant.link(clean["resident_id"], actor, now)
             try:
                 self._app.save(participant)
@@ -171,6 +175,34 @@ class Points:
                 continue
             return True
         raise IntegrityError("the ledger kept changing: try again")
+
+    def linked(self) -> dict[str, str]:
+        """Resident credential id -> the participant linked to it now (a fold of the
+        participants' registrations and links, in log order)."""
+        found: dict[str, str] = {}
+        start = 1
+        topics = [t for t, n in PARTICIPANT_TOPICS.items()
+                  if n in ("ParticipantRegistered", "ParticipantLinked")]
+        while True:
+            page = self._app.recorder.select_notifications(start=start, limit=1000,
+                                                           topics=topics)
+            for notification in page:
+                event = self._app.mapper.to_domain_event(notification)
+                resident = event.data.get("resident_id")
+                participant = str(event.originator_id)
+                for key in [k for k, v in found.items() if v == participant]:
+                    del found[key]  # a participant has one resident at a time
+                if resident:
+                    found[str(resident)] = participant
+            if len(page) < 1000:
+                return found
+            start = page[-1].id + 1
+
+    def _must_be_free(self, resident_id: str, participant_id: str | None) -> None:
+        """A resident's credential is linked to one participant (practices.md)."""
+        holder = self.linked().get(resident_id)
+        if holder is not None and holder != participant_id:
+            raise ResidentLinked(resident_id, holder)
 
     # Reading ----------------------------------------------------------------------------
 

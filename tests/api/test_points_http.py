@@ -61,6 +61,28 @@ def test_registering_is_for_community_staff_within_their_compounds(setup: Any) -
     assert client.post("/points", json={}).status_code == 401
 
 
+def test_a_resident_credential_is_linked_to_one_participant(setup: Any) -> None:
+    _server, client, tokens = setup
+    resident = tokens.resident.actor.id
+    first = register(client, tokens.community, resident_id=resident)
+    assert first.status_code == 201
+    body = is_problem(register(client, tokens.community, resident_id=resident), 409,
+                      "resident_linked")
+    assert body["participant_id"] == first.json()["participant_id"]
+    for wrong in ("no-such-credential", tokens.grid_worker.actor.id,
+                  tokens.outside[Role.RESIDENT].actor.id):
+        is_problem(register(client, tokens.community, resident_id=wrong), 422)
+    other = register(client, tokens.community).json()["participant_id"]
+    is_problem(post(client, tokens.community, other, "ParticipantLinked",
+                    {"resident_id": resident}), 409, "resident_linked")
+    neighbour = tokens.neighbour
+    assert neighbour is not None
+    linked = post(client, tokens.community, other, "ParticipantLinked",
+                  {"resident_id": neighbour.actor.id})
+    assert linked.status_code == 201, linked.text
+    assert client.get(f"/points/{other}", headers=neighbour.headers).status_code == 200
+
+
 def test_reading_a_participant_is_scoped_and_names_show_only_where_they_may(
     setup: Any,
 ) -> None:
