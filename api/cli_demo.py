@@ -135,7 +135,8 @@ def _print_points(app: Cases, s: Summary, awarded: int, now: datetime) -> None:
     """Participation points: what was recorded, and last month's top three per community."""
     out = sys.stdout
     out.write(f"points: {s.participants:,} participants, {s.points.get('hours', 0):,} records "
-              f"of volunteer hours, {s.points.get('redemptions', 0):,} redemptions, "
+              f"of volunteer hours ({s.points.get('reversals', 0):,} reversed), "
+              f"{s.points.get('redemptions', 0):,} redemptions, "
               f"{awarded:,} awards by the policy\n")
     month = f"{(now.astimezone(LOCAL).replace(day=1) - timedelta(days=1)):%Y-%m}"
     figures = points_stats(app, Actor("demo", Role.ADMIN), group_by="community", month=month,
@@ -143,7 +144,7 @@ def _print_points(app: Cases, s: Summary, awarded: int, now: datetime) -> None:
     for group in figures["groups"]:
         top = ", ".join(f"{t['name']} {t['balance']}" for t in group["top"])
         out.write(f"  {month} {group['group']['community_id']}: awarded {group['awarded']}, "
-                  f"redeemed {group['redeemed']}; top {top}\n")
+                  f"redeemed {group['redeemed']}, reversed {group['reversed']}; top {top}\n")
 
 
 def _credentials(app: Cases) -> Any | None:

@@ -90,10 +90,10 @@ def register_participants(app: Cases, district: District, seed: int, now: dateti
 
 
 def record_year(app: Cases, district: District, seed: int, now: datetime) -> dict[str, int]:
-    """Volunteer hours each month and redemptions over the year, decided by each ledger at
-    its time; counts of each."""
+    """Volunteer hours each month (a few reversed the next day as entered twice) and
+    redemptions over the year, decided by each ledger at its time; counts of each."""
     start = now - YEAR
-    counts = {"hours": 0, "redemptions": 0}
+    counts = {"hours": 0, "redemptions": 0, "reversals": 0}
     ledgers: list[Participant] = []
     hourly = app.points.table[Rule.VOLUNTEER_HOURS]
     for compound in district.compounds:
@@ -115,6 +115,9 @@ def record_year(app: Cases, district: District, seed: int, now: datetime) -> dic
                                   "note": rng.choice(("垃圾分类值守", "楼道清理", "文明劝导",
                                                       "敬老探访"))}, staff, at)
                     counts["hours"] += 1
+                    if rng.random() < 0.03:  # a record entered twice, undone the next day
+                        ledger.reverse(ledger.version, "重复登记", staff, at + timedelta(days=1))
+                        counts["reversals"] += 1
                 reward, points = rng.choice(REWARDS)
                 if month % 3 == 2 and ledger.balance >= points and rng.random() < 0.6:
                     ledger.redeem(reward, points, staff, at + timedelta(hours=2))
