@@ -288,3 +288,21 @@ def test_attendees_earn_points_through_the_policy_over_http(setup: Any) -> None:
     assert PointsPolicy(server.cases).catch_up() == 1
     assert client.get(f"/points/{pid}", headers=tokens.community.headers).json()[
         "balance"] == 3
+
+
+def test_no_table_holds_a_participants_name_in_plain_text(
+    pg_server: LiveServer, client_for: Client, pg_url: str,
+) -> None:
+    from tests.api.test_personal_data import erase_completely, every_cell  # noqa: PLC0415
+
+    client, tokens = client_for(pg_server), make_tokens(pg_server)
+    pid = register(client, tokens.community, name="司马相如",
+                   resident_id=tokens.resident.actor.id).json()["participant_id"]
+    hours(client, tokens.community, pid, 2)
+    post(client, tokens.community, pid, "PointsRedeemed", {"reward": "券", "points": 1})
+    assert client.get("/stats/points", headers=tokens.community.headers).status_code == 200
+    assert [t for t, row in every_cell(pg_url) if "司马相如" in row or "相如" in row] == []
+    erase_completely(client, issue(pg_server, Role.ADMIN), f"participant:{pid}")
+    read = client.get(f"/points/{pid}", headers=tokens.resident.headers).json()
+    assert read["name"] is None
+    assert read["balance"] == 3
