@@ -170,6 +170,10 @@ class Points:
             try:
                 self._app.save(participant, commands=[command])
             except (IntegrityError, AssertionError):
+                # IntegrityError: another writer took the version, or recorded this award
+                # (its command id); AssertionError: ``record_once`` found this command
+                # recorded at another version than the one decided here. Either way the
+                # commands table says whether the award is in.
                 if self._app.commands.find(command_id) is not None:
                     return False  # recorded by another policy run meanwhile
                 continue
