@@ -4,9 +4,10 @@ The stream starts with ``ParticipantRegistered`` (compound, community, kinds, th
 name, an optional linked resident credential) and goes on with ``ParticipantLinked``,
 ``PointsAwarded`` (rule, points, the key and the event that earned them),
 ``PointsRedeemed`` (reward, points) and ``PointsReversed`` (the award undone, its points,
-the reason): practices.md, "Participation points". The events carry the case envelope and
-hash chain (docs/adr/0004-hash-chain.md, the participant id in ``case_id``, ``"active"`` in
-the step fields), so the chain walker and the verifiable log cover them like a unit's.
+the reason): practices.md, "Participation points". The events carry the envelope every
+stream shares (``domain.stream.ChainedStream``: the hash chain of docs/adr/0004-hash-chain.md,
+the participant id in ``case_id``, ``"active"`` in the step fields), so the chain walker and
+the verifiable log cover them like a unit's.
 
 The decisions are the public methods here, pure (the caller passes the actor and the time):
 a redemption or reversal beyond the balance raises ``BalanceTooLow`` and records nothing,
@@ -22,12 +23,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.chain import GENESIS, event_hash
 from domain.errors import DomainError
 from domain.model import Actor
 from domain.points.topics import PARTICIPANT_EVENT_NAMES
+from domain.stream import ChainedStream
 
-STATE = "active"
 #: Kinds of participant (practices.md): resident, party member, volunteer.
 KINDS: tuple[str, ...] = ("resident", "party_member", "volunteer")
 
@@ -71,25 +71,12 @@ class NotReversible(DomainError):
         self.version = version
 
 
-class Participant(Aggregate):
+class Participant(ChainedStream):
     """A participant (参与者) and their ledger (积分台账)."""
 
     TOPIC = "yishi:Participant"
 
-    class Event(Aggregate.Event):
-        actor_id: str
-        actor_role: str
-        step_before: str | None
-        step_after: str
-        data: dict[str, Any]
-        prev_hash: str
-        hash: str
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Participant)
-            aggregate.head_hash = self.hash
-            self.evolve(aggregate)
-
+    class Event(ChainedStream.Event):
         def evolve(self, participant: Participant) -> None:
             """The state change particular to this event type (pure)."""
 
@@ -162,27 +149,26 @@ class Participant(Aggregate):
     def register(cls, participant_id: UUID, data: dict[str, Any], actor: Actor,
                  at: datetime) -> Participant:
         """A new participant; ``data`` is checked by the service (name already sealed)."""
-        content = _content(participant_id, 1, "ParticipantRegistered", data, actor, at,
-                           GENESIS)
-        return cls._create(cls.ParticipantRegistered, id=participant_id, timestamp=at,
-                           **content)
+        participant: Participant = cls._first(cls.ParticipantRegistered, participant_id,
+                                              data, actor, at)
+        return participant
 
     def link(self, resident_id: str, actor: Actor, at: datetime) -> None:
-        self._record("ParticipantLinked", {"resident_id": resident_id}, actor, at)
+        self.change("ParticipantLinked", {"resident_id": resident_id}, actor, at)
 
     def award(self, data: dict[str, Any], actor: Actor, at: datetime) -> bool:
         """Award points (``rule``, ``points``, ``source`` ...); False, recording nothing,
         when this ledger already holds an award with the same ``source``."""
         if data["source"] in self.sources:
             return False
-        self._record("PointsAwarded", data, actor, at)
+        self.change("PointsAwarded", data, actor, at)
         return True
 
     def redeem(self, reward: str, points: int, actor: Actor, at: datetime) -> None:
         """Redeem points for a reward (兑换); ``BalanceTooLow`` beyond the balance."""
         if points > self.balance:
             raise BalanceTooLow(self.balance, points)
-        self._record("PointsRedeemed", {"reward": reward, "points": points}, actor, at)
+        self.change("PointsRedeemed", {"reward": reward, "points": points}, actor, at)
 
     def reverse(self, award_version: int, reason: str, actor: Actor, at: datetime) -> None:
         """Undo an award (冲正) by its ledger version, taking back its points;
@@ -195,30 +181,8 @@ class Participant(Aggregate):
             raise NotReversible(award_version, "is reversed already")
         if points > self.balance:
             raise BalanceTooLow(self.balance, points)
-        self._record("PointsReversed", {"award_version": award_version, "points": points,
-                                        "reason": reason}, actor, at)
-
-    def _record(self, event_type: str, data: dict[str, Any], actor: Actor, at: datetime
-                ) -> None:
-        content = _content(self.id, self.version + 1, event_type, data, actor, at,
-                           self.head_hash)
-        self.trigger_event(getattr(Participant, event_type), timestamp=at, **content)
-
-
-def _content(
-    stream: UUID, version: int, event_type: str, data: dict[str, Any], actor: Actor,
-    at: datetime, prev_hash: str,
-) -> dict[str, Any]:
-    before = None if version == 1 else STATE
-    digest = event_hash(
-        case_id=stream, version=version, event_type=event_type, recorded_at=at,
-        actor_id=actor.id, actor_role=actor.role.value, step_before=before, step_after=STATE,
-        data=data, prev_hash=prev_hash,
-    )
-    return {
-        "actor_id": actor.id, "actor_role": actor.role.value, "step_before": before,
-        "step_after": STATE, "data": data, "prev_hash": prev_hash, "hash": digest,
-    }
+        self.change("PointsReversed", {"award_version": award_version, "points": points,
+                                       "reason": reason}, actor, at)
 
 
 def fold_balance(events: list[tuple[str, dict[str, Any]]]) -> int:
