@@ -181,8 +181,12 @@ def test_a_redemption_beyond_the_balance_is_409_with_the_balance(setup: Any) -> 
                     {"award_version": award + 1, "reason": "误记"}), 409, "not_reversible")
 
 
-def test_concurrent_redemptions_never_take_the_balance_below_zero(setup: Any) -> None:
-    server, client, tokens = setup
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_concurrent_redemptions_never_take_the_balance_below_zero(
+    kind: str, request: pytest.FixtureRequest, client_for: Client,
+) -> None:
+    server: LiveServer = request.getfixturevalue(f"{'pg' if kind == 'postgres' else kind}_server")
+    client, tokens = client_for(server), make_tokens(server)
     pid = register(client, tokens.community).json()["participant_id"]
     assert hours(client, tokens.community, pid, 5).status_code == 201  # 10 points
     answers: list[httpx.Response] = []
