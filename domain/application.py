@@ -39,6 +39,7 @@ from domain.deadlines import TimeLimits
 from domain.directory import Directory
 from domain.errors import (
     CaseNotFound,
+    DomainError,
     InvalidEventData,
     OutOfScope,
     PermissionDenied,
@@ -47,6 +48,7 @@ from domain.errors import (
 )
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
+from domain.points import Points
 from domain.privacy import ErasureState, SubjectKeys, seal, unseal
 from domain.steps import StepCommands
 from domain.storage import Database
@@ -153,6 +155,8 @@ class Cases(StepCommands, Application[UUID]):
             if outcome_seconds is None else outcome_seconds
         )
         self.directory = Directory(self, self.keys, self.clock.now)
+        # Participation points (积分制): participants and ledgers in the same store.
+        self.points = Points(self, self.keys, self.clock.now, self.env)
         if group_commit is None:
             group_commit = self.env.get("GROUP_COMMIT", "n").strip().lower() in _YES
         self.committer: GroupCommitter | None = None
@@ -326,6 +330,12 @@ class Cases(StepCommands, Application[UUID]):
             return bool(grids) and all(
                 self.directory.within([("grid", g)], actor) for g in grids
             )
+        if kind == "participant":  # participation points: the participant's compound
+            try:
+                participant = self.points.get(UUID(rest), actor)
+            except (ValueError, DomainError):
+                return False
+            return actor.covers(participant.compound_id, participant.community_id)
         if kind == "resident" and resident_scope is not None:
             return self.directory.within(resident_scope, actor)
         return False

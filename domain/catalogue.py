@@ -50,6 +50,7 @@ class Kind(StrEnum):
     TEXTS = "texts"  # a list of short texts
     VOTES = "votes"  # {"for": int, "against": int, "abstain": int}
     CONTACT = "contact"  # {"name": str, "phone": str}: personal data, stored encrypted
+    UUIDS = "uuids"  # a list of UUIDs (participation points: attendee_ids)
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,12 @@ CATALOGUE: dict[str, dict[str, Field]] = {
         "outcome": choice("agreed when more voted for than against", ("agreed", "not_agreed")),
         "resolution_text": text(
             "The resolution as agreed (协商决议)", required=False, max_length=LONG
+        ),
+        # Participation points (practices.md): optional, so today's clients keep working.
+        "attendee_ids": Field(
+            Kind.UUIDS,
+            "Participant ids of attendees who earn points for attending (积分制)",
+            required=False, max_items=500,
         ),
     },
     "DecisionPublished": {
@@ -355,6 +362,15 @@ def _check_value(name: str, spec: Field, value: object, errors: dict[str, str]) 
         return items if all(item is not None for item in items) else None
     if spec.kind is Kind.VOTES:
         return _check_object(name, value, _VOTE_FIELDS, errors)
+    if spec.kind is Kind.UUIDS:  # participation points (attendee_ids)
+        if not isinstance(value, list) or len(value) > spec.max_items:
+            errors[name] = f"must be a list of at most {spec.max_items} UUIDs"
+            return None
+        try:
+            return list(dict.fromkeys(str(UUID(str(item))) for item in value))
+        except ValueError:
+            errors[name] = "must be a list of UUIDs"
+            return None
     return _check_object(name, value, _CONTACT_FIELDS, errors)
 
 

@@ -22,6 +22,7 @@ from psycopg.sql import SQL, Identifier
 from domain.application import Cases
 from projections import store
 from projections.follower import FollowerThread
+from projections.points_policy import PointsPolicy
 from projections.runner import DEFAULT_BATCH, Runner
 from projections.tlog_service import LogStep
 
@@ -136,6 +137,7 @@ def follow(
     """
     runner = Runner(cases, batch_size=batch_size)
     log_step = LogStep(cases)  # the verifiable log follows here too (tlog_service.py)
+    points = PointsPolicy(cases)  # and the points policy (docs/adr/0101)
     listener = _listen(cases)
     try:
         while not should_stop():
@@ -143,7 +145,8 @@ def follow(
             if on_batch is not None and result.events:
                 on_batch(result.events, result.position)
             leaves = log_step()
-            if result.events or leaves:
+            awarded = points.run_batch()
+            if result.events or leaves or awarded:
                 continue
             if exit_at_head and result.position >= cases.head_position():
                 return

@@ -45,6 +45,7 @@ from simulation.district import (
     people_of,
     subject_key,
 )
+from simulation.points import record_year, register_participants
 from simulation.problems import PROBLEMS, Problem
 from simulation.story import Act, Plan, Story, story, working_time
 
@@ -71,6 +72,9 @@ class Summary:
     examples: dict[str, UUID] = field(default_factory=dict)
     first_report: datetime | None = None
     last_report: datetime | None = None
+    #: Participation points: participants registered, hours and redemptions recorded.
+    participants: int = 0
+    points: dict[str, int] = field(default_factory=dict)
 
 
 def case_id_of(seed: int, index: int) -> UUID:
@@ -229,6 +233,8 @@ def generate(app: Cases, *, cases: int, seed: int, now: datetime,
     started = time.perf_counter()
     summary = Summary()
     register_district(app, build_district(seed), seed, now)
+    # Participation points: participants first, so the policy sees links (simulation/points.py).
+    summary.participants = register_participants(app, build_district(seed), seed, now)
     chunks = [range(first, min(first + chunk, cases)) for first in range(0, cases, chunk)]
     for simulated in _simulated(chunks, seed, now, cases, workers):
         done, (aggregates, keys) = simulated
@@ -237,6 +243,7 @@ def generate(app: Cases, *, cases: int, seed: int, now: datetime,
         app.save(*aggregates)
         if progress:
             progress(done, summary.events)
+    summary.points = record_year(app, build_district(seed), seed, now)  # hours, redemptions
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -20,6 +20,7 @@ from domain.catalogue import canonical_time
 from domain.model import Actor, Role
 from domain.privacy import seal
 from simulation.district import LOCAL, SURNAMES, Compound, People, fake_contact, subject_key
+from simulation.points import attendees_of
 from simulation.problems import (
     CHANNELS,
     COMMENTS,
@@ -252,7 +253,9 @@ def story(  # noqa: PLR0915 - one story, read top to bottom like the eight steps
             yield record("MeetingHeld", rng.choice(deliberators), attendees=attendees,
                          votes=votes, outcome=outcome,
                          resolution_text="按协商方案实施, 费用按约定分摊" if outcome == "agreed"
-                         else None)
+                         else None,
+                         # Participation points: who attended (simulation/points.py).
+                         attendee_ids=attendees_of(seed, c.id, plan.index, failures))
             if outcome == "not_agreed":
                 failures += 1
                 break  # back to pre-consult

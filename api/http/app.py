@@ -23,6 +23,7 @@ from api.http import (
     routes_events,
     routes_health,
     routes_log,
+    routes_points,
     routes_projections,
 )
 from api.http.background import Service, background_services
@@ -45,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     routes_projections.router,
     routes_log.router,
     routes_directory.router,
+    routes_points.router,  # participation points (积分制)
 ]
 
 DESCRIPTION = """\

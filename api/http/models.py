@@ -65,6 +65,8 @@ def _annotation(spec: Spec) -> Any:
         ]
     if spec.kind is Kind.VOTES:
         return Votes
+    if spec.kind is Kind.UUIDS:  # participation points (attendee_ids)
+        return Annotated[list[UUID], Field(max_length=spec.max_items)]
     return Contact
 
 

@@ -193,6 +193,25 @@ _PAGE: dict[str, M] = {
     "time.zone": ("北京时间", "China time"),
     "na": ("—", "—"),
     "colon": ("\uff1a", ": "),
+    # Participation points (积分制): the leaderboard page (api/pages/routes_points.py).
+    "nav.points": ("积分", "Points"),
+    "points.title": ("积分榜", "Points leaderboard"),
+    "points.lead": ("{month}各{unit}的积分：发放、兑换、冲正，"
+                    "以及月末余额最高的参与者（姓名已脱敏）。",
+                    "Points in {month} per {unit}: awarded, redeemed, reversed, and the"
+                    " participants with the highest balance at the month's end (names masked)."),
+    "points.unit.compound": ("小区", "compound"),
+    "points.unit.community": ("社区", "community"),
+    "points.group_by": ("分组", "Group by"),
+    "points.participants": ("参与者", "Participants"),
+    "points.awarded": ("发放", "Awarded"),
+    "points.redeemed": ("兑换", "Redeemed"),
+    "points.reversed": ("冲正", "Reversed"),
+    "points.top": ("积分最高", "Top"),
+    "points.balance": ("余额", "Balance"),
+    "points.erased": ("（已删除）", "(erased)"),
+    "points.none": ("本月没有积分记录。", "No points this month."),
+    "points.csv": ("下载 CSV", "Download CSV"),
 }
 
 _VOCABULARY: dict[str, M] = {
@@ -322,6 +341,11 @@ SUMMARIES_ZH: dict[str, Callable[[Data, Label], str]] = {
 #: The Chinese detail of each problem code (the English detail is the one raised).
 PROBLEMS: dict[str, str] = {
     "bad_request": "请求格式不正确。",
+    # Participation points (积分制).
+    "participant_not_found": "没有这个参与者,或它不在您的范围内。",
+    "balance_too_low": "积分余额不足:兑换或冲正的积分超过余额。",
+    "not_reversible": "这条记录不是可冲正的积分发放,或已冲正。",
+    "resident_linked": "该居民的凭证已关联到另一位参与者。",
     "invalid_if_match": "If-Match 头格式不正确,应为带引号的版本号。",
     "malformed_json": "请求体不是合法的 JSON。",
     "unauthorized": "需要有效的令牌(Authorization: Bearer …)。",

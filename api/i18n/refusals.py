@@ -50,6 +50,8 @@ REASONS: dict[str, str] = {
     "only cases of the same compound can be merged": "只有同一小区的案件可以合并",
     "only an admin erases personal data": "只有管理员可以删除个人信息",
     "only an admin manages the directory": "只有管理员可以管理目录",
+    # Participation points (积分制).
+    "community staff record participants and points": "只有社区工作人员可以登记参与者和记录积分",
 }
 
 
@@ -65,6 +67,8 @@ PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
      lambda m: f"实施已派给{_role(m['role'])}"),
     (re.compile(r"the publicity period runs until (?P<until>\S+)"),
      lambda m: f"公示期至 {m['until']}"),
+    (re.compile(r"(?P<code>[A-Za-z0-9_-]{1,32}) is outside this credential's scope"),
+     lambda m: f"{m['code']} 不在此凭证的范围内"),
 )
 
 
