@@ -104,11 +104,12 @@ def run_verify(args: argparse.Namespace) -> int:
     )
     for report in reports:
         if not report.valid:
-            name = "case" if report.stream == "case" else "directory stream"
+            name = {"case": "case", "fee": "fee period"}.get(report.stream, "directory stream")
             print(f"BROKEN {name} {report.case_id} at version {report.broken_at}: "
                   f"{report.reason}", file=sys.stdout)
     units = [r for r in reports if r.stream == "unit"]
-    reports = [r for r in reports if r.stream != "unit"]
+    fees = [r for r in reports if r.stream == "fee"]
+    reports = [r for r in reports if r.stream == "case"]
     broken = [r for r in reports if not r.valid]
     events = sum(r.events for r in reports)
     log_report = check_store_log(app) if not args.case_id else None
@@ -128,4 +129,9 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"checked {len(units)} directory stream(s), {sum(r.events for r in units)} "
               f"event(s): {len(units) - len(broken_units)} valid, {len(broken_units)} broken")
         broken += broken_units
+    if fees:  # fee periods (docs/adr/0110-fee-figures.md)
+        broken_fees = [r for r in fees if not r.valid]
+        print(f"checked {len(fees)} fee period(s), {sum(r.events for r in fees)} "
+              f"event(s): {len(fees) - len(broken_fees)} valid, {len(broken_fees)} broken")
+        broken += broken_fees
     return 1 if broken or (log_report is not None and not log_report.ok) else 0
