@@ -21,6 +21,7 @@ from api.http import (
     routes_cases,
     routes_directory,
     routes_events,
+    routes_fees,
     routes_health,
     routes_log,
     routes_projections,
@@ -43,6 +44,7 @@ ROUTERS: list[APIRouter] = [
     routes_projections.router,
     routes_log.router,
     routes_directory.router,
+    routes_fees.router,  # fee collection (docs/adr/0110)
 ]
 
 DESCRIPTION = """\

@@ -22,7 +22,7 @@ from domain.commands import Command, KeyTaken
 from domain.directory import Level
 from domain.directory.rows import HINT
 from domain.errors import OutOfScope, RuleViolated, UnknownUnit
-from domain.fees.model import china_day, FeePeriod, period_id
+from domain.fees.model import FeePeriod, china_day, period_id
 from domain.fees.rules import FeeLedger, check_recorder, clean_data
 from domain.model import Actor
 
