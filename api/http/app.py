@@ -24,6 +24,7 @@ from api.http import (
     routes_fees,
     routes_health,
     routes_log,
+    routes_meetings,
     routes_projections,
 )
 from api.http.background import Service, background_services
@@ -45,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     routes_log.router,
     routes_directory.router,
     routes_fees.router,  # fee collection (docs/adr/0110)
+    routes_meetings.router,  # joint meetings (docs/adr/0113)
 ]
 
 DESCRIPTION = """\

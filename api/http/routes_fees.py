@@ -162,7 +162,7 @@ def projection(request: Request, cases: Cases) -> FeeProjection:
 Texts = Annotated[list[str] | None, Query()]
 
 
-def _texts(values: list[str] | None) -> list[str]:
+def texts(values: list[str] | None) -> list[str]:
     return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
 
 
@@ -185,9 +185,9 @@ def stats_fees(
     "amount_refunded_fen", "amount_paid_fen", "amount_rate", "periods"}]}``: metrics.md's
     figures over the periods in the reader's scope; rates null where nothing was billed."""
     reader = cases.directory.resolve(actor)
-    query = FeeQuery(compound=_texts(compound), community=_texts(community),
-                     fee_kind=_texts(fee_kind), period=_texts(period),
-                     group_by=_texts(group_by) or ("compound", "fee_kind", "period"))
+    query = FeeQuery(compound=texts(compound), community=texts(community),
+                     fee_kind=texts(fee_kind), period=texts(period),
+                     group_by=texts(group_by) or ("compound", "fee_kind", "period"))
     try:
         payload = fee_figures(projection(request, cases), Scope.of(reader), query)
     except QueryError as error:

@@ -224,6 +224,8 @@ _VOCABULARY: dict[str, M] = {
     "channel.grid_patrol": ("网格巡查", "Grid patrol"),
     "channel.snapshot": ("随手拍", "Snapshot"),
     "channel.api": ("接口", "API"),
+    "channel.property_patrol": ("物业巡查", "Property patrol"),
+    "channel.household_visit": ("入户走访", "Household visit"),
     "resolution.resolved": ("已解决", "Resolved"),
     "resolution.rejected": ("不予受理", "Rejected"),
     "resolution.withdrawn": ("已撤回", "Withdrawn"),
