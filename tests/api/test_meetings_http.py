@@ -114,3 +114,22 @@ def test_a_channel_outside_the_list_is_422_and_the_document_lists_the_new_ones(
     assert "/stats/meetings" in spec["paths"]
     assert "/fees/{compound}/events" in spec["paths"]
     assert "/stats/fees" in spec["paths"]
+
+
+def test_each_grid_in_the_directory_list_shows_its_team_as_counts_only(
+    served: tuple[LiveServer, httpx.Client],
+) -> None:
+    server, client = served
+    admin = issue(server, Role.ADMIN, communities=["C1"])
+    team = [{"role": "full_time", "name": "李专职"}] + [
+        {"role": "part_time", "name": f"兼职{i}"} for i in range(3)] + [
+        {"role": "volunteer", "name": f"志愿{i}"} for i in range(5)]
+    created = client.post("/directory/units", headers=admin.headers, json={
+        "level": "grid", "code": "JX-G2", "name": "锦绣二网格", "parent": "JX", "team": team})
+    assert created.status_code == 200, created.text
+    resident = issue(server, Role.RESIDENT, compounds=["JX"])
+    listed = client.get("/directory", params={"level": "grid"}, headers=resident.headers)
+    grids = {u["code"]: u for u in listed.json()["data"]}
+    assert grids["JX-G2"]["team_counts"] == {"full_time": 1, "part_time": 3, "volunteer": 5}
+    assert grids["JX-G1"]["team_counts"] == {"full_time": 0, "part_time": 0, "volunteer": 0}
+    assert "李专职" not in listed.text
