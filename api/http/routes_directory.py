@@ -84,8 +84,9 @@ def list_units(
                      | None, Query()] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
-    """``{"data": [unit...], "count"}`` (a grid's with its ``team_counts``), or with ``format=csv`` the import file's format
-    (practices.md) so a district can round-trip its spreadsheet."""
+    """``{"data": [unit...], "count"}`` (a grid's with its ``team_counts``), or with
+    ``format=csv`` the import file's format (practices.md) so a district can round-trip
+    its spreadsheet."""
     units = [u for u in _visible(cases, actor) if level is None or u.level.value == level]
     if format == "csv":
         return Response(directory_csv(units), media_type="text/csv; charset=utf-8",
