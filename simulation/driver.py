@@ -45,6 +45,7 @@ from simulation.district import (
     people_of,
     subject_key,
 )
+from simulation.fees import simulate_fees
 from simulation.problems import PROBLEMS, Problem
 from simulation.story import Act, Plan, Story, story, working_time
 
@@ -71,6 +72,8 @@ class Summary:
     examples: dict[str, UUID] = field(default_factory=dict)
     first_report: datetime | None = None
     last_report: datetime | None = None
+    #: Fee collection's events (simulation/fees.py), also counted in ``events``.
+    fee_events: int = 0
 
 
 def case_id_of(seed: int, index: int) -> UUID:
@@ -237,6 +240,9 @@ def generate(app: Cases, *, cases: int, seed: int, now: datetime,
         app.save(*aggregates)
         if progress:
             progress(done, summary.events)
+    # A year of fee collection (simulation/fees.py, docs/adr/0110).
+    summary.fee_events = simulate_fees(app, build_district(seed), seed, now)
+    summary.events += summary.fee_events
     summary.seconds = time.perf_counter() - started
     return summary
 
