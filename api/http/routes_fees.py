@@ -26,7 +26,7 @@ from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
 from domain.application import Cases
 from domain.commands import Command, CommandRow
-from domain.fees import FeePeriod, FeeRecorded
+from domain.fees import FeeLedger, FeePeriod, FeeRecorded
 from domain.fees.rules import MAX_FEN, MAX_HOUSEHOLDS
 from projections import queries
 from projections.fees import FeeProjection, FeeQuery, fee_figures
@@ -138,10 +138,13 @@ def append_fee_event(
     def replay(row: CommandRow) -> Answer:
         assert row.stream_id is not None
         assert row.version is not None
-        event = list(cases.events.get(row.stream_id, lte=row.version))[-1]
+        events = list(cases.events.get(row.stream_id, lte=row.version))
+        event = events[-1]
         assert isinstance(event, FeePeriod.Event)
-        ledger = cases.fees.ledger(compound, data["fee_kind"], data["period"])
-        assert ledger is not None
+        ledger = FeeLedger()  # the period as the first answer saw it
+        for past in events:
+            assert isinstance(past, FeePeriod.Event)
+            ledger = ledger.apply(type(past).__name__, past.data)
         recorded = FeeRecorded(row.stream_id, row.version, None, type(event).__name__,
                                event.data, ledger, event.timestamp, event.hash)
         return Answer(201, fee_out(compound, recorded), {})

@@ -121,13 +121,14 @@ def test_an_idempotent_retry_records_once_and_answers_the_same(
     community = issue(server, Role.COMMUNITY, communities=["C1"])
     assert post(client, community, "JX", opened()).status_code == 201
     first = post(client, community, "JX", collected(5), **{"Idempotency-Key": "k-1"})
+    assert post(client, community, "JX", collected(7)).status_code == 201
     again = post(client, community, "JX", collected(5), **{"Idempotency-Key": "k-1"})
     assert first.status_code == again.status_code == 201
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert {k: v for k, v in again.json().items() if k != "position"} == {
         k: v for k, v in first.json().items() if k != "position"}
     assert first.json()["period"]["households_collected"] == 5
-    assert server.cases.fees.ledger("JX", "property", "2026-03").households_collected == 5  # type: ignore[union-attr]
+    assert server.cases.fees.ledger("JX", "property", "2026-03").households_collected == 12  # type: ignore[union-attr]
 
 
 def test_stats_fees_give_rates_in_the_readers_scope_as_json_and_csv(
@@ -183,3 +184,17 @@ def test_stats_fees_filters_outside_their_lists_are_422(
     problem = is_problem(client.get("/stats/fees", params=params, headers=community.headers),
                          422, "invalid_query")
     assert problem["field"] == field
+
+
+def test_a_grid_workers_token_scoped_to_a_grid_reads_its_compound_and_records_no_fees(
+    served: tuple[LiveServer, httpx.Client],
+) -> None:
+    server, client = served
+    community = issue(server, Role.COMMUNITY, communities=["C1"])
+    assert post(client, community, "JX", opened()).status_code == 201
+    assert post(client, community, "JT", opened("sanitation", "2026", 96)).status_code == 201
+    grid = issue(server, Role.GRID_WORKER, grids=["JX-G1"])
+    seen = client.get("/stats/fees", headers=grid.headers).json()["groups"]
+    assert {g["group"]["compound_id"] for g in seen} == {"JX"}
+    assert client.get("/stats/meetings", headers=grid.headers).status_code == 200
+    is_problem(post(client, grid, "JX", collected(1)), 403, "forbidden_role")
