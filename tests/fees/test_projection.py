@@ -7,7 +7,7 @@ rates an independent model computes from metrics.md's definitions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -79,6 +79,15 @@ def _answer(payload: dict[str, Any], keys: tuple[str, ...]) -> dict[Any, tuple[A
         for g in payload["groups"]}
 
 
+@pytest.fixture
+def state() -> Iterator[dict[str, Any]]:
+    """The store, model and live read model one test's examples share (dropped after it,
+    before app_factory closes the store)."""
+    shared: dict[str, Any] = {}
+    yield shared
+    shared.clear()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -86,8 +95,8 @@ def _answer(payload: dict[str, Any], keys: tuple[str, ...]) -> dict[Any, tuple[A
 def test_collection_rates_equal_a_plain_fold_incrementally_and_rebuilt(
     kind: str, batch: list[tuple[str, str, str, str, int, int]],
     app_factory: Callable[[str], Cases], request: pytest.FixtureRequest,
+    state: dict[str, Any],
 ) -> None:
-    state = request.node.__dict__.setdefault("fee_state", {})
     if "app" not in state:  # one store per test; the model follows it across examples
         url = request.getfixturevalue("sqlite_url" if kind == "sqlite" else "pg_url")
         state["app"] = app_factory(url)
