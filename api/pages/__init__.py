@@ -81,7 +81,8 @@ def install(app: FastAPI) -> None:
             "notice_board": "/board/{compound_id}",
             "health": "/healthz",
             "resources": ["/cases", "/cases/{id}", "/cases/{id}/events", "/cases/{id}/verify",
-                          "/audit", "/stats/closure", "/stats/steps", "/stats/satisfaction"],
+                          "/audit", "/stats/closure", "/stats/steps", "/stats/satisfaction",
+                          "/fees/{compound}/events", "/stats/fees", "/stats/meetings"],
         })
 
     @app.get("/docs", include_in_schema=False)
