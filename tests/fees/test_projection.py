@@ -89,7 +89,7 @@ def state() -> Iterator[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=commands)
 def test_collection_rates_equal_a_plain_fold_incrementally_and_rebuilt(
