@@ -129,6 +129,9 @@ def _print_summary(s: Summary, district: District, now: datetime) -> None:
               + ", ".join(f"{k} {v:,}" for k, v in s.resolutions.most_common()) + "\n")
     out.write("categories: " + ", ".join(f"{k} {v:,}" for k, v in s.categories.most_common())
               + "\n")
+    if s.fee_events:  # simulation/fees.py: GET /stats/fees, /dashboard/fees
+        out.write(f"fee collection: {s.fee_events:,} events (a period per compound and month;"
+                  " GET /stats/fees)\n")
 
 
 def _print_points(app: Cases, s: Summary, awarded: int, now: datetime) -> None:

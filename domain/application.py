@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -46,6 +47,7 @@ from domain.errors import (
     SubjectOutOfScope,
     VersionConflict,
 )
+from domain.fees.service import Fees
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
 from domain.points import Points
@@ -157,6 +159,8 @@ class Cases(StepCommands, Application[UUID]):
         self.directory = Directory(self, self.keys, self.clock.now)
         # Participation points (积分制): participants and ledgers in the same store.
         self.points = Points(self, self.keys, self.clock.now, self.env)
+        # Fee periods (收费期): their own streams in the same store (domain/fees, ADR 0110).
+        self.fees = Fees(self, self.clock.now)
         if group_commit is None:
             group_commit = self.env.get("GROUP_COMMIT", "n").strip().lower() in _YES
         self.committer: GroupCommitter | None = None
@@ -542,6 +546,13 @@ class Cases(StepCommands, Application[UUID]):
         return self.commands.record_once(
             processing_event, super()._record, self._position, self.outcome_seconds
         )
+
+    def commit_stream(
+        self, aggregate: Aggregate, *, command: Command | None, kind: str
+    ) -> list[Recording[UUID]]:
+        """Save the new events of a stream other than a case (a fee period) atomically
+        with the command's row, exactly once, as ``_commit`` saves a case's."""
+        return self._commit(aggregate, command=command, kind=kind)  # type: ignore[arg-type]
 
     def _position(self, case_id: UUID, version: int) -> int | None:
         return self.positions(case_id).get(version)

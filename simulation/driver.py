@@ -45,6 +45,7 @@ from simulation.district import (
     people_of,
     subject_key,
 )
+from simulation.fees import simulate_fees
 from simulation.points import record_year, register_participants
 from simulation.problems import PROBLEMS, Problem
 from simulation.story import Act, Plan, Story, story, working_time
@@ -75,6 +76,8 @@ class Summary:
     #: Participation points: participants registered, hours and redemptions recorded.
     participants: int = 0
     points: dict[str, int] = field(default_factory=dict)
+    #: Fee collection's events (simulation/fees.py), also counted in ``events``.
+    fee_events: int = 0
 
 
 def case_id_of(seed: int, index: int) -> UUID:
@@ -244,6 +247,9 @@ def generate(app: Cases, *, cases: int, seed: int, now: datetime,
         if progress:
             progress(done, summary.events)
     summary.points = record_year(app, build_district(seed), seed, now)  # hours, redemptions
+    # A year of fee collection (simulation/fees.py, docs/adr/0110).
+    summary.fee_events = simulate_fees(app, build_district(seed), seed, now)
+    summary.events += summary.fee_events
     summary.seconds = time.perf_counter() - started
     return summary
 

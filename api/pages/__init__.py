@@ -26,6 +26,7 @@ from api.pages import (
     routes_audit,
     routes_board,
     routes_cases,
+    routes_fees,
     routes_figures,
     routes_login,
     routes_points,
@@ -35,7 +36,8 @@ from api.pages.render import STATIC, page_language, url_for_lang
 
 ROUTERS = (routes_login.router, routes_figures.router, routes_cases.router,
            routes_audit.router, routes_board.router,
-           routes_points.router)  # participation points (积分制)
+           routes_points.router,  # participation points (积分制)
+           routes_fees.router)  # fees and joint meetings (issue 14)
 
 
 #: The docs pages may load nothing from another host: the browser itself refuses (ReDoc's

@@ -22,11 +22,14 @@ PAGES = {
     "flow": "/dashboard/flow",
     "cases": "/dashboard/cases",
     "audit": "/dashboard/audit",
+    "fees": "/dashboard/fees?year=2026",
+    "meetings": "/dashboard/meetings?month=2026-10",
 }
 TITLES = {"zh": {"overview": "总览", "rankings": "排名", "flow": "流程", "cases": "案件",
-                 "audit": "审计轨迹", "case": "八步进程"},
+                 "audit": "审计轨迹", "case": "八步进程", "fees": "收取率", "meetings": "联席会议"},
           "en": {"overview": "Overview", "rankings": "Rankings", "flow": "Flow through the steps",
-                 "cases": "Cases", "audit": "Audit trail", "case": "The eight steps"}}
+                 "cases": "Cases", "audit": "Audit trail", "case": "The eight steps",
+                 "fees": "Fee collection", "meetings": "Joint meetings"}}
 
 
 def api(site: Site, role: str, path: str, **params: Any) -> Any:
