@@ -386,20 +386,30 @@ class LogFollower:
 
 def load_hashes(db: Database, nodes: Iterable[Node], cur: Cursor | None = None
                 ) -> dict[Node, bytes]:
-    """The hashes of these complete subtrees, from the stored tiles (one query)."""
+    """The hashes of these complete subtrees, from the stored tiles (one query per 200
+    tiles)."""
     wanted = {node: tl.tile_of(node) for node in nodes}
     keys = sorted({(k, idx) for k, idx, _f, _c in wanted.values()})
-    if not keys:
-        return {}
     stored: dict[tuple[int, int], bytes] = {}
     for start in range(0, len(keys), 200):
         chunk = keys[start : start + 200]
-        where = " OR ".join("(level = %s AND idx = %s)" for _ in chunk)
-        sql = f"SELECT level, idx, data FROM {table(db, 'tiles')} WHERE {where}"
+        sql = f"SELECT level, idx, data FROM {table(db, 'tiles')} WHERE {tiles_where(chunk)}"
         params = [v for key in chunk for v in key]
         rows = (cur.execute(sql, params).fetchall() if cur is not None
                 else db.execute(sql, params))
         stored.update({(int(lv), int(ix)): bytes(data) for lv, ix, data in rows})
+    return hashes_from_tiles(wanted, stored)
+
+
+def tiles_where(keys: Sequence[tuple[int, int]]) -> str:
+    """The WHERE condition selecting these ``(level, idx)`` tiles (parameters in order)."""
+    return " OR ".join("(level = %s AND idx = %s)" for _ in keys)
+
+
+def hashes_from_tiles(wanted: dict[Node, tuple[int, int, int, int]],
+                      stored: dict[tuple[int, int], bytes]) -> dict[Node, bytes]:
+    """Each wanted node's hash (``wanted`` maps it to its ``tl.tile_of``) folded from the
+    stored tiles by ``(level, idx)``; LogError if a tile is missing or too short."""
     out = {}
     for node, (k, idx, first, count) in wanted.items():
         data = stored.get((k, idx))
