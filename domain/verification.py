@@ -215,6 +215,8 @@ _CANONICAL_TIME = re.compile(
 )
 #: ``isoformat`` leaves out a zero fraction, so such a text is never its own spelling.
 _NO_FRACTION = ".000000+00:00"
+#: A UTC time on a whole second as ``isoformat`` writes it (canonical_time adds the zeros).
+_WHOLE_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+00:00")
 _sha256 = hashlib.sha256
 
 
@@ -253,10 +255,15 @@ def _vouch(case_text: str, version: int, topic: str, state: bytes, previous: str
         return None
     # A text already in canonical_time's form (it parsed, so its fields are valid) is what
     # canonical_time would give back, and with a nonzero fraction also what ``isoformat``
-    # writes (tests/store/test_fast_verification.py); anything else is converted and
-    # compared as the reference does.
+    # writes; a whole second without a fraction is isoformat's, and canonical_time adds
+    # ".000000" (both proved in tests/store/test_fast_verification.py); anything else is
+    # converted and compared as the reference does.
     recorded_at = document["timestamp"]["_data_"]
-    if not _CANONICAL_TIME.fullmatch(recorded_at) or recorded_at.endswith(_NO_FRACTION):
+    if _CANONICAL_TIME.fullmatch(recorded_at) and not recorded_at.endswith(_NO_FRACTION):
+        pass
+    elif _WHOLE_SECOND.fullmatch(recorded_at):  # isoformat's own spelling of a whole second
+        recorded_at = recorded_at[:19] + _NO_FRACTION
+    else:
         if moment.isoformat() != recorded_at:
             return None
         recorded_at = canonical_time(moment)

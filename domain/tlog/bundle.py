@@ -337,11 +337,15 @@ class _LeafWalk:
             # A link the walker verified carries exactly its digest as ``hash`` at the end of
             # its bytes (both of its paths check the bytes and the key order), so the digest
             # is what ``_event_hash`` would read there: the state is not searched again.
-            digest = self.feed(event, state) or _event_hash(state)
+            linked = self.feed(event, state)
             stream, version = str(event["stream_id"]), int(event["version"])
-            mine = leaf_data(int(event["position"]), stream, version, digest or "-")
+            mine = leaf_data(int(event["position"]), stream, version,
+                             linked or _event_hash(state) or "-")
             if mine == data and theirs in (data, None):  # the usual case: nothing to name
-                self.leaves[(stream, version)] = index
+                # A chain can only be found broken at an event the walker did not link
+                # (``_chain_findings`` names the leaf): only those are remembered.
+                if linked is None and self.walker is not None:
+                    self.leaves[(stream, version)] = index
                 return
         try:
             leaf = parse_leaf(data)

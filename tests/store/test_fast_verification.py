@@ -309,6 +309,13 @@ def test_a_canonical_time_with_a_fraction_is_its_own_isoformat(number: str) -> N
     fraction = not text.endswith(verification._NO_FRACTION)
     assert (moment.isoformat() == text) == fraction
     assert verification.canonical_time(moment) == text
+    # The same time on its whole second, spelt without a fraction: isoformat's own spelling,
+    # and canonical_time's with six zeros.
+    whole = f"{text[:19]}+00:00"
+    assert verification._WHOLE_SECOND.fullmatch(whole)
+    second = datetime.fromisoformat(whole)
+    assert second.isoformat() == whole
+    assert verification.canonical_time(second) == text[:19] + verification._NO_FRACTION
 
 
 @pytest.mark.parametrize("fraction", [".000000", ".000001", ".5", ""])
