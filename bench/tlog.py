@@ -5,6 +5,11 @@ Run on demand (not in CI):
     .venv/bin/python bench/tlog.py --schema NAME       # an existing PostgreSQL district
     .venv/bin/python bench/tlog.py --cases 5000        # a fresh SQLite district
     .venv/bin/python bench/tlog.py --exposure 30       # the exposure window under load
+    .venv/bin/python bench/tlog.py --schema NAME --compare ../old-checkout --rounds 2
+
+With ``--compare TREE`` each section runs in child processes, alternately with the code of
+TREE (an older checkout) and with this tree's, and the medians and ratios new/old are
+printed at the end (``--only SECTION`` picks sections: catch-up, audit, proofs).
 
 It measures, in one run, over the same store:
 - catch-up: ``LogFollower.catch_up()`` into empty log tables (leaves, tiles, entry
@@ -80,9 +85,12 @@ def raw_read(app: Cases) -> tuple[int, float]:
 
 
 def reset_log(app: Cases) -> None:
+    """Empty log tables; on PostgreSQL truncated, so that no run inherits the dead rows
+    and the autovacuum work of the run before it."""
     ls.ensure_tables(app.db)
+    empty = "TRUNCATE" if app.db.dialect == "postgres" else "DELETE FROM"
     for name in ("leaves", "tiles", "entries", "checkpoints"):
-        app.db.execute(f"DELETE FROM {ls.table(app.db, name)}")
+        app.db.execute(f"{empty} {ls.table(app.db, name)}")
     app.db.execute(f"UPDATE {ls.table(app.db, 'state')} SET size = 0, position = 0")
 
 
