@@ -94,11 +94,31 @@ def reset_log(app: Cases) -> None:
     app.db.execute(f"UPDATE {ls.table(app.db, 'state')} SET size = 0, position = 0")
 
 
+def postgres_cpu() -> float:
+    """CPU seconds used so far by every PostgreSQL process on this machine (others' too:
+    an upper bound for the server's share of a run on a shared machine)."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if "(postgres)" in stat:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def catch_up(app: Cases) -> None:
     reset_log(app)
-    started = time.perf_counter()
+    started, cpu, server = time.perf_counter(), time.process_time(), postgres_cpu()
     leaves = ls.LogFollower(app).catch_up()
     seconds = time.perf_counter() - started
+    cpu, server = time.process_time() - cpu, postgres_cpu() - server
+    print(f"catch-up CPU per event: {cpu / leaves * 1e6:.1f} us here, {server / leaves * 1e6:.1f}"
+          " us in all PostgreSQL processes")
+    result("catch-up CPU us/event (this process)", cpu / leaves * 1e6)
+    result("catch-up CPU us/event (all PostgreSQL)", server / leaves * 1e6)
     raw, raw_seconds = raw_read(app)
     rate, raw_rate = leaves / seconds, raw / raw_seconds
     print(f"catch-up: {leaves:,} leaves in {seconds:.2f} s = {rate:,.0f} events/s"

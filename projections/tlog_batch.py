@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from domain.tlog import tiles as tl
-from domain.tlog.tree import leaf_hash
 
 _sha256 = hashlib.sha256
 _WIDTH = tl.TILE_WIDTH
@@ -108,14 +107,17 @@ def prepare(edge: Edge, positions: Sequence[int], datas: Sequence[bytes]) -> Bat
     size = edge.size
     tiles = {key: bytearray(tile) for key, tile in edge.tiles.items()}
     bundles = {key: bytearray(bundle) for key, bundle in edge.bundles.items()}
-    _add_hashes(tiles, 0, size, [leaf_hash(d) for d in datas])
+    _add_hashes(tiles, 0, size, [_sha256(b"\x00" + d).digest() for d in datas])  # leaf_hash
     index = size
-    for data in datas:
+    at = 0
+    while at < len(datas):  # each entry bundle's share of the batch at once
+        take = min(_WIDTH - (index & (_WIDTH - 1)), len(datas) - at)
         bundle = bundles.get(index >> _HEIGHT)
         if bundle is None:
             bundle = bundles[index >> _HEIGHT] = bytearray()
-        bundle += len(data).to_bytes(2, "big") + data
-        index += 1
+        bundle += b"".join([len(d).to_bytes(2, "big") + d for d in datas[at : at + take]])
+        at += take
+        index += take
     leaves = list(zip(range(size, index), positions, strict=True))
     copy_text = b"".join([b"%d\t%d\n" % row for row in leaves])
     new_size = index

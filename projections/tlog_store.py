@@ -159,7 +159,9 @@ def read_events(cases: Cases, after: int, limit: int) -> list[EventRef]:
     table_name = getattr(recorder, "events_table_name", "")
     rows: list[tuple[Any, ...]]
     if isinstance(datastore, PostgresDatastore):
-        sql = (f"SELECT notification_id, originator_id, originator_version,"
+        # The id as text: PostgreSQL writes the canonical form, and no UUID object is built
+        # per row (``_canonical_id`` converts each stream once).
+        sql = (f"SELECT notification_id, originator_id::text, originator_version,"
                f" substring(state from greatest(octet_length(state) - {_TAIL - 1}, 1))"
                f' FROM "{datastore.schema}"."{table_name}"'
                " WHERE notification_id > %s ORDER BY notification_id LIMIT %s")
@@ -336,7 +338,7 @@ class LogFollower:
                 ahead = reader.submit(read_events, self.cases, events[-1].position,
                                       self.batch_size)
                 start = LogState(edge.size, position)
-                batch = prepare(edge, [e.position for e in events], [e.leaf() for e in events])
+                batch = prepare(edge, [e.position for e in events], [leaf_data(*e) for e in events])
                 position = batch.position
             if writing is not None:
                 if not writing.result():
