@@ -70,8 +70,9 @@ _Start = tuple[list[tuple[int, int]], dict[int, int], int, str | None]
 
 
 def _case_start(cases: Cases, case_id: UUID, cur: Cursor) -> _Start:
-    """The case's events with their leaves and the latest checkpoint: one statement where
-    the events are in SQL (a LEFT JOIN of the leaves and of the checkpoint row)."""
+    """The case's events with the latest checkpoint (one statement where the events are in
+    SQL), then their leaves (one statement). The leaves are not joined in the first: with
+    stale statistics PostgreSQL plans that join as a scan of every leaf."""
     recorder = cases.recorder
     table = getattr(recorder, "events_table_name", None)
     if table is None:  # the in-memory store
@@ -84,16 +85,14 @@ def _case_start(cases: Cases, case_id: UUID, cur: Cursor) -> _Start:
     else:
         source, key, ident = f'"{table}"', "rowid", case_id.hex
     rows = cur.execute(
-        f"SELECT e.originator_version, e.{key}, l.leaf_index, c.size, c.note"
-        f" FROM {source} e LEFT JOIN {ls.table(db, 'leaves')} l ON l.position = e.{key}"
+        f"SELECT e.originator_version, e.{key}, c.size, c.note FROM {source} e"
         f" LEFT JOIN (SELECT size, note FROM {ls.table(db, 'checkpoints')}"
         " ORDER BY size DESC LIMIT 1) c ON 1 = 1"
         " WHERE e.originator_id = %s ORDER BY e.originator_version", (ident,)).fetchall()
-    events = [(int(v), int(p)) for v, p, _i, _s, _n in rows]
-    indexes = {int(p): int(i) for _v, p, i, _s, _n in rows if i is not None}
-    size, note = (int(rows[0][3]), str(rows[0][4])) if rows and rows[0][3] is not None else (
+    events = [(int(v), int(p)) for v, p, _s, _n in rows]
+    size, note = (int(rows[0][2]), str(rows[0][3])) if rows and rows[0][2] is not None else (
         0, None)
-    return events, indexes, size, note
+    return events, ls.leaf_indexes(db, [p for _v, p in events], cur), size, note
 
 
 def _leaves_and_checkpoint(cases: Cases, positions: list[int], cur: Cursor
@@ -106,9 +105,9 @@ def _leaves_and_checkpoint(cases: Cases, positions: list[int], cur: Cursor
 
 def case_proofs(cases: Cases, case_id: UUID) -> dict[str, Any]:
     """``{"checkpoint", "events": [{"version", "position", "leaf_index", "leaf",
-    "covered", "inclusion", "tlog_proof"}]}`` for GET /cases/{id}/proof: two statements
-    (the events with their leaves and the checkpoint; then the tiles and entry bundles the
-    proofs need), without a transaction: what the checkpoint covers is never rewritten
+    "covered", "inclusion", "tlog_proof"}]}`` for GET /cases/{id}/proof: three statements
+    (the events and the checkpoint; their leaves; the tiles and entry bundles the proofs
+    need), without a transaction: what the checkpoint covers is never rewritten
     (tiles and entries only grow). CaseNotFound if the stream has no event."""
     ls.ensure_tables(cases.db)
     with cases.db.reading() as cur:
