@@ -38,7 +38,7 @@ from domain.storage import Cursor, Database
 from domain.tlog import tiles as tl
 from domain.tlog.leaf import HASH_TAIL, hash_from_tail, leaf_data
 from domain.tlog.tree import Node, nodes_for, range_nodes, tree_root
-from projections.tlog_batch import Batch, Edge, prepare, right_edge
+from projections.tlog_batch import Batch, Edge, fold, prepare, right_edge
 from projections.tlog_batch import LogError as LogError  # noqa: PLC0414 (ls.LogError)
 
 DEFAULT_BATCH = 5000
@@ -397,7 +397,7 @@ def hashes_from_tiles(wanted: dict[Node, tuple[int, int, int, int]],
         data = stored.get((k, idx))
         if data is None or len(data) < (first + count) * 32:
             raise LogError(f"the log's hash tile {k}/{idx} is missing or short")
-        out[node] = tl.fold(tl.split_hashes(data[first * 32 : (first + count) * 32]))
+        out[node] = fold(data[first * 32 : (first + count) * 32])
     return out
 
 
