@@ -47,7 +47,7 @@ import orjson
 from domain.catalogue import CATALOGUE, canonical_time
 from domain.chain import GENESIS, canonical_bytes
 from domain.fee_topics import FEE_TOPICS
-from domain.points.topics import PARTICIPANT_TOPICS
+from domain.participant_topics import PARTICIPANT_TOPICS
 from domain.unit_topics import UNIT_TOPICS
 
 CASE_TOPIC = "yishi:Case"

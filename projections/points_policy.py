@@ -31,9 +31,9 @@ from uuid import UUID
 
 from domain.application import Cases
 from domain.case import Case
+from domain.participant_topics import PARTICIPANT_TOPICS
 from domain.points.ledger import Participant
 from domain.points.rules import POLICY_EVENT_TYPES, CaseEvent, awards_for
-from domain.points.topics import PARTICIPANT_TOPICS
 from projections.follower import FollowerThread
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ from domain.bounds import clean_text
 from domain.commands import Command
 from domain.errors import InvalidEventData, PermissionDenied
 from domain.model import Actor, Role
+from domain.participant_topics import PARTICIPANT_TOPICS
 from domain.points.ledger import KINDS, Participant, ParticipantNotFound, ResidentLinked
 from domain.points.rules import (
     MAX_HOURS,
@@ -37,7 +38,6 @@ from domain.points.rules import (
     Rule,
     points_table,
 )
-from domain.points.topics import PARTICIPANT_TOPICS
 from domain.privacy import SubjectKeys, seal, unseal
 
 #: How often a write is decided again when another writer took the stream's next version.
