@@ -192,6 +192,29 @@ class Points:
             return True
         raise IntegrityError("the ledger kept changing: try again")
 
+    def check_attendees(self, compound_id: str | None, data: Mapping[str, Any]) -> None:
+        """A ``MeetingHeld``'s ``attendee_ids`` (checked UUIDs, as the catalogue left them)
+        must each name a registered participant of the case's compound ``compound_id``:
+        else ``InvalidEventData`` (422) naming the field and the first ids that do not
+        (docs/adr/0104-attendees-are-participants.md). An absent or empty list is fine.
+        One stream read per distinct id (at most 500)."""
+        ids = dict.fromkeys(str(i) for i in data.get("attendee_ids") or ())
+        wrong: list[str] = []
+        for text in ids:
+            try:
+                participant = self._load(UUID(text))
+            except (ValueError, ParticipantNotFound):
+                wrong.append(text)
+                continue
+            if participant.compound_id != compound_id:
+                wrong.append(text)
+        if wrong:
+            shown = ", ".join(wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5
+                                            else "")
+            raise InvalidEventData("MeetingHeld", {
+                "attendee_ids": f"not registered participants of compound {compound_id}:"
+                                f" {shown}"})
+
     def linked(self) -> dict[str, str]:
         """Resident credential id -> the participant linked to it now (a fold of the
         participants' registrations and links, in log order)."""
