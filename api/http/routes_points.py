@@ -196,7 +196,8 @@ def register(request: Request, body: Annotated[ParticipantIn, Body()], cases: Ca
                       {"Location": f"/points/{participant.id}"})
 
     def replay(row: CommandRow) -> Answer:
-        assert row.stream_id is not None and row.version is not None
+        assert row.stream_id is not None
+        assert row.version is not None
         return _registered(cases.points.at(row.stream_id, row.version))
 
     same_request = ("POST", "/points", data)
@@ -250,7 +251,8 @@ def record(request: Request, participant_id: UUID, body: Annotated[LedgerEventIn
         return Answer(201, out, {})
 
     def replay(row: CommandRow) -> Answer:
-        assert row.stream_id is not None and row.version is not None
+        assert row.stream_id is not None
+        assert row.version is not None
         return _recorded(cases.points.at(row.stream_id, row.version), row.version)
 
     same_request = ("POST", f"/points/{participant_id}/events", body.type, data)

@@ -120,8 +120,9 @@ def test_a_concurrent_double_submit_with_one_key_records_once(
         answers: list[httpx.Response] = []
         barrier = threading.Barrier(6)
 
-        def submit(path: str = path, payload: dict[str, Any] = payload,
-                   kind: str = kind) -> None:
+        def submit(path: str = path, payload: dict[str, Any] = payload, kind: str = kind,
+                   barrier: threading.Barrier = barrier,
+                   answers: list[httpx.Response] = answers) -> None:
             with httpx.Client(base_url=server.url, timeout=60) as own:
                 barrier.wait()
                 answers.append(own.post(path, json=payload,

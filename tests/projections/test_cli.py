@@ -27,7 +27,8 @@ def test_run_rebuild_and_status_from_the_command_line(
     assert f"log head {head}" in out
     assert f"lag {head:>8}" in out
     points = [line for line in out.splitlines() if line.startswith("points ")]
-    assert len(points) == 1 and points[0].split()[2] == "0", out  # never ran: all to do
+    assert len(points) == 1, out
+    assert points[0].split()[2] == "0", out  # never ran: all to do
     assert points[0].split()[-1] == str(head), out
 
     assert main(["--database-url", sqlite_url, "projections", "run", "--batch-size", "9",
