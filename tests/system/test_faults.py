@@ -106,6 +106,7 @@ class Load:
         if roll < 0.25:
             path, body = "/cases", report_data(title=marker)
         elif roll < 0.4 and self.participants:  # volunteer hours (积分): never twice either
+            marker = "pts-" + marker
             path = f"/points/{rng.choice(self.participants)}/events"
             body = {"type": "PointsAwarded",
                     "data": {"rule": "volunteer_hours", "hours": 1, "note": marker}}
@@ -295,6 +296,7 @@ def test_connection_cuts_during_a_16_client_load_record_each_append_once(
     statuses = check_exactly_once(load, store["url"])
     assert cuts >= 100, cuts
     assert statuses.get("201", 0) >= 16, statuses
+    assert any(r.answered_201 for r in load.requests if r.marker.startswith("pts-"))
     check_chains_and_projections(store["url"], server.url, store["token"])
     print(f"\n{cuts} cuts, {len(load.requests)} requests: {statuses}")
 
