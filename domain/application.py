@@ -232,6 +232,10 @@ class Cases(StepCommands, Application[UUID]):
             with self._deciding():
                 case = self._load(case_id, actor, expected_version)
                 case.record(event_type, data, actor, self.clock.now())
+            if event_type == "MeetingHeld":  # participation points: attendees of its compound
+                held = case.pending_events[-1]
+                assert isinstance(held, Case.Event)
+                self.points.check_attendees(case.compound_id, held.data)
             try:
                 return self._save(case, command, "event")
             except KeyTaken:

@@ -58,6 +58,13 @@ def ensure_table(cases: Cases) -> None:
                    " ON CONFLICT (name) DO NOTHING", (NAME,))
 
 
+def policy_status(cases: Cases, head: int) -> dict[str, int]:
+    """``{"position", "lag"}`` of the points policy as tracked in the database (0 and the
+    head when it never ran); creates nothing (``projections status`` is read-only)."""
+    position = read_position(cases) if cases.db.has_table(TABLE) else 0
+    return {"position": position, "lag": max(head - position, 0)}
+
+
 def read_position(cases: Cases) -> int:
     db = cases.db
     rows = db.execute(f"SELECT position FROM {db.table(TABLE)} WHERE name = %s", (NAME,))
