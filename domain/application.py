@@ -48,7 +48,7 @@ from domain.errors import (
     VersionConflict,
 )
 from domain.fees.service import Fees
-from domain.grids import stamp_grid
+from domain.grids import compound_of, stamp_grid
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
 from domain.points import Points
@@ -192,7 +192,7 @@ class Cases(StepCommands, Application[UUID]):
         actor = self.directory.resolve(actor)
         # Grid teams (issue 14): the reporting grid worker's grid, stamped (domain/grids.py).
         clean = stamp_grid("ProblemReported", clean, actor, clean["compound_id"],
-                           self.directory.view)
+                           compound_of(self.directory.view))
         contact = clean.pop("reporter", None)
         case_id = case_id or uuid4()
         now = self.clock.now()
@@ -237,7 +237,7 @@ class Cases(StepCommands, Application[UUID]):
                 case = self._load(case_id, actor, expected_version)
                 # Grid teams (issue 14): a collecting grid worker's grid (domain/grids.py).
                 stamped = stamp_grid(event_type, data, actor, case.compound_id,
-                                     self.directory.view)
+                                     compound_of(self.directory.view))
                 case.record(event_type, stamped, actor, self.clock.now())
             try:
                 return self._save(case, command, "event")
