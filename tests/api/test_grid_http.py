@@ -87,7 +87,8 @@ def test_grid_workers_stamp_their_grid_and_the_figures_group_by_it(
         {"grid_id": "JX-G1", "compound_id": "JX"}, {"grid_id": "JX-G2", "compound_id": "JX"}]
     csv = client.get("/stats/closure", params={"group_by": "grid", "format": "csv"},
                      headers=auditor.headers)
-    assert csv.status_code == 200 and "group.grid_id" in csv.text
+    assert csv.status_code == 200
+    assert "group.grid_id" in csv.text
 
     # A --grid token sees its compound's cases (a grid covers its compound, ADR 0070),
     # grouped by grid; another compound's grid is not among them.
