@@ -30,10 +30,13 @@ TITLES = ("地下车库漏水", "Bicycles everywhere", "飞线充电", "rubbish 
 RESIDENTS = tuple(Actor(f"resident-{i}", Role.RESIDENT) for i in range(1, 4))
 GRID = Actor("grid-1", Role.GRID_WORKER)
 #: Grid workers whose tokens name a grid (``--grid``): their reports and collections are
-#: stamped with it (docs/adr/0115). HY-G1 exists where a test registers it (GRID_UNITS).
+#: stamped with it (docs/adr/0115). HY-G1 exists where a test registers it (GRID_UNITS);
+#: each also names its compound, so that no move is refused where it does not.
 GRID_WORKERS = {
-    "JX": Actor("grid-jx", Role.GRID_WORKER, units=frozenset({("grid", "JX-G1")})),
-    "HY": Actor("grid-hy", Role.GRID_WORKER, units=frozenset({("grid", "HY-G1")})),
+    "JX": Actor("grid-jx", Role.GRID_WORKER,
+                units=frozenset({("compound", "JX"), ("grid", "JX-G1")})),
+    "HY": Actor("grid-hy", Role.GRID_WORKER,
+                units=frozenset({("compound", "HY"), ("grid", "HY-G1")})),
 }
 GRID_UNITS = "level,code,name,parent,households,kind,provider,provider_from\n" \
              "grid,HY-G1,和园一网格,HY,,,,\n"
