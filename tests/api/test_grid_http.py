@@ -85,6 +85,10 @@ def test_grid_workers_stamp_their_grid_and_the_figures_group_by_it(
     assert [g["group"] for g in sat["groups"]] == [
         {"grid_id": None, "compound_id": "JX"}, {"grid_id": "HY-G1", "compound_id": "HY"},
         {"grid_id": "JX-G1", "compound_id": "JX"}, {"grid_id": "JX-G2", "compound_id": "JX"}]
+    listed = client.get("/cases", params={"limit": 10}, headers=auditor.headers).json()["data"]
+    assert {(r["grid_id"], r["grid_name"]) for r in listed} == {
+        (None, None), ("JX-G1", "锦绣佳苑一网格"), ("JX-G2", "锦绣佳苑二网格"),
+        ("HY-G1", "和园一网格")}
     csv = client.get("/stats/closure", params={"group_by": "grid", "format": "csv"},
                      headers=auditor.headers)
     assert csv.status_code == 200

@@ -269,7 +269,7 @@ def case_list(app: Cases, tls: list[Timeline], now: datetime) -> list[dict[str, 
             "deadline": deadline.isoformat() if deadline else None,
             "overdue": app.limits.is_overdue(case, now),
             "support_count": case.support_count, "reopen_count": case.reopen_count,
-            "position": t.events[-1].position,
+            "position": t.events[-1].position, "grid_id": grid_of(t),
         })
     return sorted(rows, key=lambda r: r["id"])
 
