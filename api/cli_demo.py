@@ -20,7 +20,7 @@ from domain.model import Actor, Role
 from projections.points_figures import LOCAL, points_stats
 from projections.points_policy import PointsPolicy
 from projections.service import rebuild
-from simulation.district import District, build_district
+from simulation.district import District, build_district, grid_code
 from simulation.driver import Summary, generate
 
 MAX_CASES = 1_000_000
@@ -170,7 +170,7 @@ def _print_access(app: Cases, s: Summary, district: District, url: str | None) -
                   f"community {community}):\n")
         grants: list[tuple[Role, tuple[str, ...], tuple[str, ...], str]] = [
             (Role.RESIDENT, (compound.id,), (), f"{compound.name}居民"),
-            (Role.GRID_WORKER, (compound.id,), (), f"{compound.name}网格员"),
+            (Role.GRID_WORKER, (), (), f"{compound.name}网格员"),  # --grid, below
             (Role.COMMUNITY, (), (community,), compound.community.name),
             (Role.PARTY_BRANCH, (compound.id,), (), f"{compound.name}党支部"),
             (Role.OWNERS_COMMITTEE, (compound.id,), (), f"{compound.name}业委会"),
@@ -179,7 +179,9 @@ def _print_access(app: Cases, s: Summary, district: District, url: str | None) -
             (Role.ADMIN, (), (), f"{district.street}管理员"),
         ]
         for role, compounds, communities, name in grants:
-            token = credentials.create(role, compounds, communities, name)
+            # The grid worker's token names its grid (--grid), as the demo's worker does.
+            grids = [grid_code(compound.id)] if role is Role.GRID_WORKER else []
+            token = credentials.create(role, compounds, communities, name, grids=grids)
             if role is Role.AUDITOR:
                 auditor_token = token
             out.write(f"  {role.value:<17} {token}  ({name})\n")
@@ -195,3 +197,5 @@ def _print_access(app: Cases, s: Summary, district: District, url: str | None) -
                   f"http://127.0.0.1:8000/cases/{case_id}\n")
         out.write(f"  curl -H 'Authorization: Bearer {auditor_token}' "
                   f"http://127.0.0.1:8000/cases/{case_id}/events\n")
+        out.write(f"  curl -H 'Authorization: Bearer {auditor_token}' "
+                  "'http://127.0.0.1:8000/stats/closure?group_by=grid'\n")

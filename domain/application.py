@@ -48,6 +48,7 @@ from domain.errors import (
     VersionConflict,
 )
 from domain.fees.service import Fees
+from domain.grids import compound_of, stamp_grid
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
 from domain.points import Points
@@ -189,6 +190,9 @@ class Cases(StepCommands, Application[UUID]):
             clean["compound_id"], clean.get("community_id")
         )
         actor = self.directory.resolve(actor)
+        # Grid teams (issue 14): the reporting grid worker's grid, stamped (domain/grids.py).
+        clean = stamp_grid("ProblemReported", clean, actor, clean["compound_id"],
+                           compound_of(self.directory.view))
         contact = clean.pop("reporter", None)
         case_id = case_id or uuid4()
         now = self.clock.now()
@@ -231,7 +235,10 @@ class Cases(StepCommands, Application[UUID]):
         for _attempt in range(_HEAD_RETRIES):
             with self._deciding():
                 case = self._load(case_id, actor, expected_version)
-                case.record(event_type, data, actor, self.clock.now())
+                # Grid teams (issue 14): a collecting grid worker's grid (domain/grids.py).
+                stamped = stamp_grid(event_type, data, actor, case.compound_id,
+                                     compound_of(self.directory.view))
+                case.record(event_type, stamped, actor, self.clock.now())
             if event_type == "MeetingHeld":  # participation points: attendees of its compound
                 held = case.pending_events[-1]
                 assert isinstance(held, Case.Event)

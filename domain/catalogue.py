@@ -158,6 +158,12 @@ CATALOGUE: dict[str, dict[str, Field]] = {
             required=False,
         ),
         "attachments": texts("References to photos or documents"),
+        # Grid teams (issue 14, docs/adr/0115): stamped by the server, never chosen.
+        "grid": code(
+            "The grid (网格) of the grid worker who reported it: stamped by the server from"
+            " the credential; a body may name only that grid",
+            required=False,
+        ),
     },
     "ReportMerged": {
         "source_case_id": Field(
@@ -173,6 +179,12 @@ CATALOGUE: dict[str, dict[str, Field]] = {
     "ProblemCollected": {
         "category": choice("Confirmed category", _choices(Category)),
         "description": text("Consolidated description (问题核实)", max_length=LONG),
+        # Grid teams (issue 14, docs/adr/0115): stamped by the server, never chosen.
+        "grid": code(
+            "The grid (网格) of the grid worker who collected it: stamped by the server from"
+            " the credential; a body may name only that grid",
+            required=False,
+        ),
     },
     "CaseMerged": {
         "into_case_id": Field(Kind.UUID, "The open case this one duplicates"),

@@ -93,7 +93,8 @@ def list_cases(
             "SELECT case_id, version, step, status, resolution, compound_id, community_id, title,"
             " category, channel, assignee, assignee_role, reported_at, updated_at, closed_at,"
             " deadline, support_count, reopen_count, last_position,"
-            f" {order.column} AS sort_value FROM {table}{page.sql}{order.order_by(dialect)}"
+            f" {order.column} AS sort_value, grid FROM {table}{page.sql}"
+            f"{order.order_by(dialect)}"
             " LIMIT %s OFFSET %s",
             [*page.params, limit + 1, offset],
         ).fetchall()
@@ -110,6 +111,7 @@ def list_cases(
             "closed_at": iso_time(r[14]),
             "deadline": iso_time(deadline), "overdue": deadline is not None and now_us > deadline,
             "support_count": r[16], "reopen_count": r[17], "position": r[18],
+            "grid_id": r[20],  # the grid stamped on its report or collection (ADR 0115)
         })
     last = rows[-1] if more and rows else None
     answer = {"position": position, "head": cases.head_position(), "data": data,

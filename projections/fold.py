@@ -134,6 +134,8 @@ class CaseFacts:
     reopen_count: int = 0
     #: The case this one was merged into (CaseMerged), if any.
     merged_into: str | None = None
+    #: The grid (网格) of the first report or collection stamped with one (ADR 0115).
+    grid: str | None = None
     closures: list[list[Any]] = field(default_factory=list)
     visits: list[list[Any]] = field(default_factory=list)
     loops: list[list[Any]] = field(default_factory=list)
@@ -217,6 +219,7 @@ def apply_event(
             category=data["category"],
             channel=data["channel"],
             title=data["title"],
+            grid=data.get("grid"),
             reported_at=at,
             updated_at=at,
             step_entered_at=at,
@@ -265,6 +268,8 @@ def _apply_data(facts: CaseFacts, kind: str, data: dict[str, Any], at: int) -> b
         facts.merged_into = str(data["into_case_id"])
     elif kind == "ProblemCollected":
         facts.category = data["category"]
+        if facts.grid is None:
+            facts.grid = data.get("grid")
     elif kind == "DecisionPublished":
         facts.publicity_ends_at = at + int(data["publicity_days"]) * 86_400_000_000
         deadline_inputs_changed = True

@@ -67,7 +67,13 @@ GROUP_KEYS = {
     "assignee": "assignee_role",
     "assignee_role": "assignee_role",
     "period": "period",
+    # Grid teams (issue 14): the grid stamped on the case's report or collection (ADR 0115).
+    "grid": "grid_id",
+    "grid_id": "grid_id",
 }
+#: Group keys the figure cells do not hold (one cell is a compound and month): a grouping
+#: with one of them is computed per case from the case rows (docs/adr/0115).
+PER_CASE_KEYS = frozenset({"grid_id"})
 SATISFACTIONS = ("satisfied", "basically_satisfied", "dissatisfied")
 
 
@@ -122,6 +128,7 @@ class _Row:
     assignee_role: str | None
     reported_at: int
     first_response_at: int | None
+    grid_id: str | None
     facts: tuple[Any, ...]
 
 
@@ -149,13 +156,13 @@ def _cohort(
         generation, position = _freshness(cases, cur)
         rows = cur.execute(
             "SELECT case_id, compound_id, community_id, category, channel, assignee_role,"
-            f" reported_at, first_response_at, {', '.join(facts)}"
+            f" reported_at, first_response_at, grid, {', '.join(facts)}"
             f" FROM {store.cases_table(cases.db, generation)}"
             + where.sql,
             where.params,
         ).fetchall()
     return position, [
-        _Row(*row[:8], tuple(json.loads(v) for v in row[8:]))  # type: ignore[call-arg]
+        _Row(*row[:9], tuple(json.loads(v) for v in row[9:]))  # type: ignore[call-arg]
         for row in rows
     ]
 
@@ -170,10 +177,12 @@ def _groups(
     for row in rows:
         key = tuple(
             period_key(row.reported_at, period or "month") if k == "period"
+            else getattr(row, k) if k in PER_CASE_KEYS  # null: a case without a grid
             else (getattr(row, k) or "") for k in keys
         )
         grouped.setdefault(key, []).append(row)
-    return dict(sorted(grouped.items()))
+    return dict(sorted(grouped.items(),
+                       key=lambda item: tuple((v is not None, v or "") for v in item[0])))
 
 
 def _seconds(value: float | None) -> float | None:
@@ -206,7 +215,8 @@ def closure(
     ``closed_excluding_merged_withdrawn`` and ``closure_rate_excluding_merged_withdrawn``
     show the rate with merged and withdrawn cases left out of both sides. Groups are keyed by
     ``group_by`` (compound, community, category, channel, assignee: the current assignee
-    party, period: of the reported date in UTC+8).
+    party, grid: the grid stamped on the case's report or collection, null without one,
+    computed per case; period: of the reported date in UTC+8).
     """
     keys = _group_spec(group_by, period)
     at = _as_of(cases, as_of)
@@ -218,7 +228,7 @@ def closure(
         name=("closure", tuple(keys), period, overall, response),
         compute=lambda pool, mask: cell_figures.closure(pool, mask, keys, period, overall,
                                                         response),
-    ) if cells else None
+    ) if cells and PER_CASE_KEYS.isdisjoint(keys) else None
     if found is not None:
         position, tallies, at = found
         groups = [
@@ -433,7 +443,7 @@ def satisfaction(
     found = figure(
         cases, scope, filters, as_of, stays=False, name=("satisfaction", tuple(keys), period),
         compute=lambda pool, mask: cell_figures.satisfaction(pool, mask, keys, period),
-    ) if cells else None
+    ) if cells and PER_CASE_KEYS.isdisjoint(keys) else None
     if found is not None:
         position, tallies, at = found
     else:

@@ -82,3 +82,14 @@ def upgrade_text(db: Database, cur: Cursor, generation: int, table: str) -> int:
         (generation, UNICODE_VERSION, support),
     )
     return len(rows)
+
+
+def add_grid(db: Database, cur: Cursor, table: str) -> bool:
+    """Give a generation made before grids (docs/adr/0115) its nullable ``grid`` column;
+    True when added. Null is right for every row it had: its cases' events were recorded
+    before the server stamped grids (a case stamped since is folded with its grid by a
+    rebuild, ``yishi projections rebuild``, or when its next event arrives)."""
+    if _has_column(db, cur, table, "grid"):
+        return False
+    cur.execute(f"ALTER TABLE {table} ADD COLUMN grid TEXT")
+    return True

@@ -35,7 +35,7 @@ CASE_COLUMNS: tuple[str, ...] = (
     "category", "channel", "title", "assignee", "assignee_role", "reported_at", "updated_at",
     "closed_at", "step_entered_at", "deadline", "support_count", "reopen_count",
     "first_response_at", "last_position", "closures", "visits", "loops", "ratings", "state",
-    "title_folded",
+    "title_folded", "grid",
 )
 
 
@@ -96,6 +96,7 @@ def _create_base(db: Database) -> int:
             ).fetchall()
             for (generation,) in generations:
                 shape.upgrade_text(db, cur, int(generation), cases_table(db, int(generation)))
+                shape.add_grid(db, cur, cases_table(db, int(generation)))
             return int(row[0])
         _create_generation(db, cur, 1)
         cur.execute(f"INSERT INTO {db.table('proj_generation')} VALUES (1, 1)")
@@ -117,7 +118,7 @@ def _create_generation(
         f" step_entered_at {big} NOT NULL, deadline {big}, support_count INTEGER NOT NULL,"
         f" reopen_count INTEGER NOT NULL, first_response_at {big}, last_position {big} NOT NULL,"
         " closures TEXT NOT NULL, visits TEXT NOT NULL, loops TEXT NOT NULL,"
-        " ratings TEXT NOT NULL, state TEXT NOT NULL, title_folded TEXT NOT NULL)"
+        " ratings TEXT NOT NULL, state TEXT NOT NULL, title_folded TEXT NOT NULL, grid TEXT)"
     )
     cur.execute(
         f"CREATE TABLE IF NOT EXISTS {audit} (position {big} PRIMARY KEY, case_id TEXT NOT NULL,"
@@ -293,7 +294,7 @@ def _case_row(facts: CaseFacts) -> tuple[Any, ...]:
         facts.closed_at, facts.step_entered_at, facts.deadline, facts.support_count,
         facts.reopen_count, facts.first_response_at, facts.last_position,
         _json(facts.closures), _json(facts.visits), _json(facts.loops), _json(facts.ratings),
-        _json(facts.to_state()), _folded(facts.title),
+        _json(facts.to_state()), _folded(facts.title), facts.grid,
     )
 
 

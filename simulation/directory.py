@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from domain.application import Cases
 from domain.directory.csvfile import UnitRow
 from domain.model import Actor, Role
-from simulation.district import GIVEN, SURNAMES, District
+from simulation.district import GIVEN, SURNAMES, District, grid_code
 
 STREET_CODE = "QX"
 DEMO_ADMIN = Actor("demo", Role.ADMIN)
@@ -39,7 +39,7 @@ def district_rows(district: District, now: datetime) -> list[UnitRow]:
         rows.append(UnitRow(0, "compound", c.id, c.name, c.community.id,
                             households=str(c.buildings * 48), provider=provider,
                             provider_from=since if provider else ""))
-        rows.append(UnitRow(0, "grid", f"{c.id}-G1", f"{c.name}一网格", c.id))
+        rows.append(UnitRow(0, "grid", grid_code(c.id), f"{c.name}一网格", c.id))
     return rows
 
 
@@ -51,7 +51,7 @@ def register_district(app: Cases, district: District, seed: int, now: datetime) 
         team = [("full_time", _name(rng))]
         team += [("part_time", _name(rng)) for _ in range(3)]
         team += [("volunteer", _name(rng)) for _ in range(rng.randint(2, 6))]
-        app.directory.set_team(f"{c.id}-G1", team, DEMO_ADMIN)
+        app.directory.set_team(grid_code(c.id), team, DEMO_ADMIN)
 
 
 def _name(rng: random.Random) -> str:

@@ -105,6 +105,11 @@ class People:
     residents: tuple[Actor, ...]
 
 
+def grid_code(compound_id: str) -> str:
+    """The code of the demo's one grid (网格) in a compound."""
+    return f"{compound_id}-G1"
+
+
 def people_of(compound: Compound) -> People:
     scope = frozenset({compound.id})
     key = compound.id
@@ -112,7 +117,9 @@ def people_of(compound: Compound) -> People:
         Actor(f"res-{key}-{n:03d}", Role.RESIDENT, scope) for n in range(1, 41)
     )
     return People(
-        grid=Actor(f"grid-{key}", Role.GRID_WORKER, scope),
+        # Scoped --grid (issue 14): its reports and collections carry its grid (ADR 0115).
+        grid=Actor(f"grid-{key}", Role.GRID_WORKER, scope,
+                   units=frozenset({("compound", key), ("grid", grid_code(key))})),
         community=Actor(
             f"community-{compound.community.id}", Role.COMMUNITY,
             communities=frozenset({compound.community.id}),

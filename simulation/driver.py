@@ -35,6 +35,7 @@ from uuid import UUID, uuid5
 from domain.application import Cases
 from domain.case import Case, merge_cases
 from domain.deadlines import TimeLimits
+from domain.grids import stamp_grid
 from domain.privacy import KEYS_TABLE
 from simulation.directory import register_district
 from simulation.district import (
@@ -42,6 +43,7 @@ from simulation.district import (
     NAMESPACE,
     YEAR,
     build_district,
+    grid_code,
     people_of,
     subject_key,
 )
@@ -109,6 +111,9 @@ class DistrictSimulation:
         self.count = cases
         self.district = build_district(seed)
         self.people = {c.id: people_of(c) for c in self.district.compounds}
+        #: Where each grid lies (one per compound, simulation/directory.py): a grid
+        #: worker's reports and collections carry its grid, as the server stamps it.
+        self.grids = {grid_code(c.id): c.id for c in self.district.compounds}.get
         compound_weights = [c.buildings ** 0.7 for c in self.district.compounds]
         self._compound_cum = _cumulative(compound_weights)
         self.times = report_times(seed, cases, now)
@@ -142,14 +147,18 @@ class DistrictSimulation:
             result: Any = None
             if act.kind == "report":
                 case_id = case_id_of(self.seed, index)
-                cases[index] = Case.report(case_id, act.data, act.actor, at, act.sealed)
+                data = stamp_grid("ProblemReported", act.data, act.actor,
+                                  act.data["compound_id"], self.grids)
+                cases[index] = Case.report(case_id, data, act.actor, at, act.sealed)
                 if act.sealed is not None:
                     keys.setdefault(act.sealed["subject_id"], at)
                 by_compound.setdefault(act.data["compound_id"], []).append(index)
             elif act.kind == "merge":
                 result = self._merge(cases, by_compound, index, act)
             else:
-                cases[index].record(act.event_type, act.data, act.actor, at)
+                data = stamp_grid(act.event_type, act.data, act.actor,
+                                  cases[index].compound_id, self.grids)
+                cases[index].record(act.event_type, data, act.actor, at)
             try:
                 following = stories[index].send(result)
             except StopIteration:

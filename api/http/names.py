@@ -1,8 +1,9 @@
 """Names beside codes in read answers (名称): from the directory, as they are now.
 
-The case list gets ``compound_name`` and ``community_name`` beside the codes; each figure
-group keeps its codes in ``group`` and gets a sibling ``names`` object with the current
-name of each code in it (None for a code the directory does not hold). practices.md.
+The case list gets ``compound_name``, ``community_name`` and ``grid_name`` beside the
+codes; each figure group keeps its codes in ``group`` and gets a sibling ``names`` object
+with the current name of each code in it (None for a code the directory does not hold).
+practices.md.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ def with_case_names(payload: dict[str, Any], directory: Directory) -> dict[str, 
     for row in payload.get("data", []):
         row["compound_name"] = view.name_of(row.get("compound_id") or "")
         row["community_name"] = view.name_of(row.get("community_id") or "")
+        grid = row.get("grid_id")
+        row["grid_name"] = view.name_of(grid) if grid else None
     return payload
 
 

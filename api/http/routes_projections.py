@@ -268,8 +268,9 @@ async def stats_filters(
 
 async def grouping(
     group_by: Annotated[list[str] | None, Query(
-        description="compound, community, category, channel, assignee, period "
-        "(comma-separated or repeated)")] = None,
+        description="compound, community, category, channel, assignee, grid, period "
+        "(comma-separated or repeated; grid: the grid stamped on the case's report or "
+        "collection, null without one)")] = None,
     period: Annotated[Literal["day", "week", "month", "quarter", "year"] | None, Query(
         description="the period of the report date to group by (China time)")] = None,
 ) -> dict[str, Any]:

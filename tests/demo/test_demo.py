@@ -15,7 +15,7 @@ from api.progress import Progress
 from domain.application import Cases, StoredCaseEvent, open_cases
 from domain.catalogue import Category
 from domain.clock import ManualClock
-from simulation.district import YEAR, build_district
+from simulation.district import YEAR, build_district, grid_code
 from simulation.driver import generate
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -94,6 +94,23 @@ def test_work_in_compounds_without_a_property_company_never_goes_to_one(
     assert assigned[True, "community"]
     assert assigned[True, "property_company"] == 0
     assert assigned[False, "property_company"] > assigned[False, "community"]
+
+
+def test_grid_workers_reports_and_collections_carry_their_compounds_grid(
+    histories: list[list[StoredCaseEvent]],
+) -> None:
+    stamped: Counter[tuple[str, str, bool]] = Counter()
+    for events in histories:
+        compound = events[0].data["compound_id"]
+        for event in events:
+            if event.type in ("ProblemReported", "ProblemCollected"):
+                grid = event.data.get("grid")
+                stamped[event.type, event.actor_role, grid is not None] += 1
+                assert grid in (None, grid_code(compound))
+                assert (grid is not None) == (event.actor_role == "grid_worker")
+    assert stamped["ProblemReported", "grid_worker", True]
+    assert stamped["ProblemCollected", "grid_worker", True]
+    assert stamped["ProblemCollected", "community", False]
 
 
 def test_every_category_loops_merges_and_withdrawals_occur(

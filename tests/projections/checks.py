@@ -22,6 +22,8 @@ GROUPINGS: list[tuple[list[str], str | None]] = [
     (["period"], "month"),
     (["period"], "quarter"),
     (["assignee_role", "period"], "year"),
+    (["grid_id"], None),
+    (["grid_id", "category"], None),
 ]
 
 

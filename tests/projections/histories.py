@@ -29,6 +29,17 @@ TITLES = ("地下车库漏水", "Bicycles everywhere", "飞线充电", "rubbish 
 
 RESIDENTS = tuple(Actor(f"resident-{i}", Role.RESIDENT) for i in range(1, 4))
 GRID = Actor("grid-1", Role.GRID_WORKER)
+#: Grid workers whose tokens name a grid (``--grid``): their reports and collections are
+#: stamped with it (docs/adr/0115). HY-G1 exists where a test registers it (GRID_UNITS);
+#: each also names its compound, so that no move is refused where it does not.
+GRID_WORKERS = {
+    "JX": Actor("grid-jx", Role.GRID_WORKER,
+                units=frozenset({("compound", "JX"), ("grid", "JX-G1")})),
+    "HY": Actor("grid-hy", Role.GRID_WORKER,
+                units=frozenset({("compound", "HY"), ("grid", "HY-G1")})),
+}
+GRID_UNITS = "level,code,name,parent,households,kind,provider,provider_from\n" \
+             "grid,HY-G1,和园一网格,HY,,,,\n"
 COMMUNITY = Actor("community-1", Role.COMMUNITY)
 PARTY = Actor("party-1", Role.PARTY_BRANCH)
 OWNERS = Actor("owners-1", Role.OWNERS_COMMITTEE)
@@ -100,6 +111,8 @@ def _forward(case: Case) -> str | None:
 def _report(app: Cases, choice: int) -> UUID:
     compound, community = PLACES[choice % len(PLACES)]
     actor = RESIDENTS[choice % 3] if choice % 2 else GRID
+    if actor is GRID and (choice // 11) % 2:
+        actor = GRID_WORKERS.get(compound, GRID)
     data = {
         "compound_id": compound,
         "community_id": community,
@@ -126,7 +139,9 @@ def _move(app: Cases, clock: ManualClock, case_ids: list[UUID], case_id: UUID, c
         if others:
             app.merge_case(case_id, others[choice % len(others)], GRID)
     elif event == "ProblemCollected":
-        app.collect_problem(case_id, GRID, category=CATEGORIES[choice % 3], description="checked")
+        collector = GRID_WORKERS.get(case.compound_id, GRID) if bit else GRID
+        app.collect_problem(case_id, collector, category=CATEGORIES[choice % 3],
+                            description="checked")
     elif event == "TopicFormed":
         app.form_topic(case_id, GRID, title="topic", question="how?", parties=["owners"])
     elif event == "TopicApproved":

@@ -67,7 +67,7 @@ def _period(moment: datetime, period: str) -> str:
     return str(local.year)
 
 
-def _key(t: Timeline, names: list[str], period: str | None) -> tuple[str, ...]:
+def _key(t: Timeline, names: list[str], period: str | None) -> tuple[str | None, ...]:
     case = t.final
     values = {
         "compound_id": case.compound_id,
@@ -75,10 +75,24 @@ def _key(t: Timeline, names: list[str], period: str | None) -> tuple[str, ...]:
         "category": t.states[0].category,  # replaced below by the latest category
         "channel": case.channel,
         "assignee_role": (case.assignment or {}).get("assignee_role") or "",
+        "grid_id": grid_of(t),
     }
     values["category"] = case.category
     return tuple(_period(t.reported_at, period or "month") if n == "period" else values[n]
                  for n in names)
+
+
+def grid_of(t: Timeline) -> str | None:
+    """The case's grid: that of its first report or collection stamped with one."""
+    for event in t.events:
+        if event.type in ("ProblemReported", "ProblemCollected") and event.data.get("grid"):
+            return str(event.data["grid"])
+    return None
+
+
+def _order(item: tuple[tuple[str | None, ...], Any]) -> tuple[tuple[bool, str], ...]:
+    """Groups in key order, a null key (a case without a grid) first."""
+    return tuple((v is not None, v or "") for v in item[0])
 
 
 def cohort(app: Cases, tls: list[Timeline], moment: datetime, scope: tuple[set[str], set[str]],
@@ -122,13 +136,13 @@ def _rate(a: int, b: int) -> float | None:
 
 
 def _grouped(tls: list[Timeline], names: list[str], period: str | None
-             ) -> list[tuple[tuple[str, ...], list[Timeline]]]:
+             ) -> list[tuple[tuple[str | None, ...], list[Timeline]]]:
     if not names:
         return [((), tls)]
-    groups: dict[tuple[str, ...], list[Timeline]] = {}
+    groups: dict[tuple[str | None, ...], list[Timeline]] = {}
     for t in tls:
         groups.setdefault(_key(t, names, period), []).append(t)
-    return sorted(groups.items())
+    return sorted(groups.items(), key=_order)
 
 
 def closure(app: Cases, tls: list[Timeline], moment: datetime, names: list[str],
@@ -255,7 +269,7 @@ def case_list(app: Cases, tls: list[Timeline], now: datetime) -> list[dict[str, 
             "deadline": deadline.isoformat() if deadline else None,
             "overdue": app.limits.is_overdue(case, now),
             "support_count": case.support_count, "reopen_count": case.reopen_count,
-            "position": t.events[-1].position,
+            "position": t.events[-1].position, "grid_id": grid_of(t),
         })
     return sorted(rows, key=lambda r: r["id"])
 

@@ -16,16 +16,18 @@ from hypothesis import given
 
 from domain.application import open_cases
 from domain.clock import ManualClock
+from domain.directory.csvfile import parse
 from projections.service import ProjectionService
 from tests.conftest import POSTGRES_BASE, START
-from tests.district import register_district
+from tests.district import OPERATOR, register_district
 from tests.projections.checks import assert_equal_to_reference
-from tests.projections.histories import examples, moves, play
+from tests.projections.histories import GRID_UNITS, examples, moves, play
 
 
 def _check(url: str, history: list[tuple[int, int, int]]) -> None:
     clock = ManualClock(START)
     app = register_district(open_cases(url, clock=clock))
+    app.directory.apply_rows(parse(GRID_UNITS), OPERATOR)  # a second grid (HY-G1)
     try:
         service = ProjectionService(app, batch_size=7)
         half = len(history) // 2
