@@ -104,11 +104,13 @@ def run_verify(args: argparse.Namespace) -> int:
     )
     for report in reports:
         if not report.valid:
-            name = "case" if report.stream == "case" else "directory stream"
+            name = {"case": "case", "provider": "provider stream"}.get(report.stream,
+                                                                       "directory stream")
             print(f"BROKEN {name} {report.case_id} at version {report.broken_at}: "
                   f"{report.reason}", file=sys.stdout)
     units = [r for r in reports if r.stream == "unit"]
-    reports = [r for r in reports if r.stream != "unit"]
+    providers = [r for r in reports if r.stream == "provider"]
+    reports = [r for r in reports if r.stream == "case"]
     broken = [r for r in reports if not r.valid]
     events = sum(r.events for r in reports)
     log_report = check_store_log(app) if not args.case_id else None
@@ -128,4 +130,10 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"checked {len(units)} directory stream(s), {sum(r.events for r in units)} "
               f"event(s): {len(units) - len(broken_units)} valid, {len(broken_units)} broken")
         broken += broken_units
+    if providers:
+        broken_providers = [r for r in providers if not r.valid]
+        print(f"checked {len(providers)} provider stream(s), "
+              f"{sum(r.events for r in providers)} event(s): "
+              f"{len(providers) - len(broken_providers)} valid, {len(broken_providers)} broken")
+        broken += broken_providers
     return 1 if broken or (log_report is not None and not log_report.ok) else 0

@@ -48,6 +48,8 @@ from domain.errors import (
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
 from domain.privacy import ErasureState, SubjectKeys, seal, unseal
+from domain.providers.attribution import order_provider
+from domain.providers.service import Providers
 from domain.steps import StepCommands
 from domain.storage import Database
 from domain.verification import ChainReport, ChainWalker, stored_rows
@@ -153,6 +155,7 @@ class Cases(StepCommands, Application[UUID]):
             if outcome_seconds is None else outcome_seconds
         )
         self.directory = Directory(self, self.keys, self.clock.now)
+        self.providers = Providers(self, self.clock.now)
         if group_commit is None:
             group_commit = self.env.get("GROUP_COMMIT", "n").strip().lower() in _YES
         self.committer: GroupCommitter | None = None
@@ -223,7 +226,10 @@ class Cases(StepCommands, Application[UUID]):
         for _attempt in range(_HEAD_RETRIES):
             with self._deciding():
                 case = self._load(case_id, actor, expected_version)
-                case.record(event_type, data, actor, self.clock.now())
+                now = self.clock.now()
+                if event_type == "ImplementationAssigned":
+                    data = self._stamped(case, data, now)
+                case.record(event_type, data, actor, now, self._order_provider(case, actor))
             try:
                 return self._save(case, command, "event")
             except KeyTaken:
@@ -234,6 +240,39 @@ class Cases(StepCommands, Application[UUID]):
                         case_id, expected_version, self._current_version(case_id)
                     ) from None
         raise VersionConflict(case_id, case.version - 1, self._current_version(case_id))
+
+    # Providers (issue 13, docs/adr/0092-order-attribution.md) ---------------------------
+
+    def _stamped(self, case: Case, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        """The order's data with ``provider_code`` set from the directory; a body naming
+        another provider is refused (``InvalidEventData``, 422)."""
+        if not isinstance(data, Mapping):
+            return data  # the aggregate refuses it
+        role = data.get("assignee_role")
+        charged = order_provider(self.directory.current(), case.compound_id,
+                                 role if isinstance(role, str) else "", now)
+        given = data.get("provider_code")
+        if given is not None and given != charged:
+            raise InvalidEventData("ImplementationAssigned", {
+                "provider_code": "is set by the server from the directory: the order goes to "
+                                 f"{charged or 'no provider'}"})
+        return {**data, "provider_code": charged}
+
+    def _order_provider(self, case: Case, actor: Actor) -> str | None:
+        """For a provider's credential and an order from before orders were stamped: the
+        provider the directory attributes it to now (None otherwise)."""
+        if actor.provider is None or case.assignment is None or (
+            "provider_code" in case.assignment
+        ):
+            return None
+        dispatched = None
+        for event in self._case_events(case.id):
+            if type(event).__name__ == "ImplementationAssigned":
+                dispatched = event.timestamp
+        if dispatched is None:
+            return None
+        return order_provider(self.directory.current(), case.compound_id,
+                              case.assignment["assignee_role"], dispatched)
 
     def merge_case(
         self,

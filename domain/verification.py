@@ -46,12 +46,16 @@ import orjson
 
 from domain.catalogue import CATALOGUE, canonical_time
 from domain.chain import GENESIS, canonical_bytes
+from domain.providers.topics import PROVIDER_TOPICS
 from domain.unit_topics import UNIT_TOPICS
 
 CASE_TOPIC = "yishi:Case"
 _EVENT_TOPICS = {f"{CASE_TOPIC}.{name}": name for name in CATALOGUE}
 # The directory's streams carry the same envelope and chain (docs/adr/0071-directory.md).
 _EVENT_TOPICS.update(UNIT_TOPICS)
+# And so do the providers' streams (docs/adr/0090-provider-stream.md).
+_EVENT_TOPICS.update(PROVIDER_TOPICS)
+_PROVIDER_PREFIX = "yishi:Provider."
 #: The stream topic each event topic belongs to (checked on a stream's first event).
 _ORIGINATORS = {topic: topic.split(".", 1)[0] for topic in _EVENT_TOPICS}
 _UNIT_PREFIX = "yishi:Unit."
@@ -74,7 +78,7 @@ class ChainReport:
     valid: bool
     broken_at: int | None = None
     reason: str | None = None
-    #: "case", or "unit" for a stream of the directory.
+    #: "case", "unit" for a stream of the directory, or "provider".
     stream: str = "case"
 
 
@@ -95,12 +99,16 @@ class ChainWalker:
         self._broken: dict[int, ChainReport] = {}
         #: The streams that are the directory's units (by the topic of their events).
         self._units: set[int] = set()
+        #: The streams that are providers' (by the topic of their events).
+        self._providers: set[int] = set()
 
     def feed(self, case_id: UUID, version: int, topic: str, state: bytes) -> None:
         key = case_id.int
         head = self._heads.get(key)
         if head is None and topic.startswith(_UNIT_PREFIX):
             self._units.add(key)
+        elif head is None and topic.startswith(_PROVIDER_PREFIX):
+            self._providers.add(key)
         if head is None:
             if key in self._broken:
                 return
@@ -133,6 +141,8 @@ class ChainWalker:
         return ChainReport(case_id, count, head, True, stream=self._stream(key))
 
     def _stream(self, key: int) -> str:
+        if key in self._providers:
+            return "provider"
         return "unit" if key in self._units else "case"
 
     def _break(self, case_id: UUID, version: int, count: int, reason: str) -> None:

@@ -21,6 +21,7 @@ from psycopg.sql import SQL, Identifier
 
 from domain.application import Cases
 from projections import store
+from projections.providers import ProviderProjection
 from projections.runner import DEFAULT_BATCH, Runner
 from projections.tlog_service import LogStep
 
@@ -40,6 +41,7 @@ class ProjectionService:
         self.cases = cases
         self.interval = interval
         self.runner = Runner(cases, batch_size=batch_size)
+        self.providers = ProviderProjection(cases, batch_size=batch_size)  # issue 13
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -108,6 +110,7 @@ class ProjectionService:
     def _step(self) -> int:
         with self._lock:
             result = self.runner.run_batch()
+            self.providers.run_batch(result.position)
         with self._progress:
             self._progress.notify_all()
         return result.events
@@ -116,17 +119,20 @@ class ProjectionService:
         """Process until the head seen now, in this thread; the number of events processed."""
         with self._lock:
             processed = self.runner.catch_up()
+            self.providers.catch_up()
         with self._progress:
             self._progress.notify_all()
         return processed
 
     def position(self) -> int:
+        """The lowest position of the read models this service keeps (the providers' too)."""
         _gen, known = store.positions(self.cases.db)
-        return min(known.values(), default=0)
+        return min(min(known.values(), default=0), self.providers.position())
 
     def status(self) -> dict[str, Any]:
         """Each projection's position, the log's head and the lag; the generation read."""
         generation, known = store.positions(self.cases.db)
+        known = {**known, "providers": self.providers.position()}
         head = self.cases.head_position()
         return {
             "generation": generation,
@@ -168,6 +174,7 @@ def follow(
     and a supervisor restarts the process, which resumes from its tracked position.
     """
     runner = Runner(cases, batch_size=batch_size)
+    providers = ProviderProjection(cases, batch_size=batch_size)  # issue 13
     log_step = LogStep(cases)  # the verifiable log follows here too (tlog_service.py)
     listener = _listen(cases)
     try:
@@ -175,8 +182,9 @@ def follow(
             result = runner.run_batch()
             if on_batch is not None and result.events:
                 on_batch(result.events, result.position)
+            folded = providers.run_batch(result.position)
             leaves = log_step()
-            if result.events or leaves:
+            if result.events or leaves or folded:
                 continue
             if exit_at_head and result.position >= cases.head_position():
                 return
@@ -256,6 +264,7 @@ def rebuild(
                     dropped = store.switch_generation(db, cur, generation)
                     break
     runner.close()
+    ProviderProjection(cases).rebuild()  # its own tables, refolded (docs/adr/0093)
     elapsed = time.perf_counter() - started
     return {"generation": generation, "events": events, "seconds": elapsed,
             "events_per_second": events / elapsed if elapsed > 0 else None, "dropped": dropped}

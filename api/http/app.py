@@ -24,6 +24,7 @@ from api.http import (
     routes_health,
     routes_log,
     routes_projections,
+    routes_providers,
 )
 from api.http.background import Service, background_services
 from api.http.erasure import Purger
@@ -43,6 +44,7 @@ ROUTERS: list[APIRouter] = [
     routes_projections.router,
     routes_log.router,
     routes_directory.router,
+    routes_providers.router,  # issue 13: providers and the red/black list
 ]
 
 DESCRIPTION = """\
