@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.http.auth import ActorDep, CasesDep, SettingsDep
 from api.http.problems import FastJSONResponse, Problem
 from api.http.responses import problems
+from api.http.routes_projections import _wait
 from domain.csvcells import csv_line
 from domain.directory.model import Level
 from domain.providers.attribution import CHINA
@@ -71,6 +72,8 @@ def provider_stats(
     community: _Codes = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
     bom: Annotated[bool, Query(description="CSV: start with a UTF-8 byte order mark")] = False,
+    min_position: Annotated[int | None, Query(ge=0, le=2**53 - 1, description=(
+        "wait (boundedly) until the read models have processed this log position"))] = None,
 ) -> Response:
     """``{"position", "head", "month", "providers": [...], "names"}``: per provider its
     orders, each rate with its counts (``{"count", "of"}``), ``overdue_open``,
@@ -82,6 +85,7 @@ def provider_stats(
         parse_month(name)
     except ValueError as error:
         raise Problem(422, "invalid_query", f"month {error}", field="month") from None
+    waited = _wait(request, cases, min_position)
     view = cases.directory.current()
     answer = month_rows(cases.db, view, name, actor, settings.provider_rules,
                         _codes(compound) or None, _codes(community) or None)
@@ -93,14 +97,14 @@ def provider_stats(
                         headers={"Content-Disposition":
                                  f'attachment; filename="providers-{name}.csv"',
                                  "X-Projection-Position": str(answer.position),
-                                 "X-Log-Head": str(head)})
+                                 "X-Log-Head": str(head), **waited})
     codes = {r["provider"] for r in answer.providers}
     codes |= {c for r in answer.providers for c in r["compounds"]}
     names = {c: view.name_of(c) for c in sorted(codes)}
     return FastJSONResponse({"position": answer.position, "head": head, "month": name,
                              "providers": answer.providers, "names": names},
                             headers={"X-Projection-Position": str(answer.position),
-                                     "X-Log-Head": str(head)})
+                                     "X-Log-Head": str(head), **waited})
 
 
 @router.get("/providers/{code}", summary="A provider: ratings, summons, compounds served",

@@ -9,10 +9,9 @@ from uuid import UUID
 from domain.application import Cases
 from domain.clock import ManualClock
 from domain.directory.csvfile import parse
-from domain.model import Actor, Role, Step
+from domain.model import Actor, Role
 from tests.conftest import People, report_data
 from tests.district import OPERATOR
-from tests.stories import advance, open_case
 
 #: Beside tests/district.py's LC (serving JX): a second company on LH, a self-managing
 #: owners' committee on HY, and a third company for replacements.
@@ -46,10 +45,6 @@ def register_providers(app: Cases) -> Cases:
 
 def to_implement(app: Cases, clock: ManualClock, compound: str) -> UUID:
     """A case of ``compound`` taken to the implement step (by the community of it)."""
-    if compound == "JX":
-        case_id = open_case(app)
-        advance(app, clock, case_id, Step.IMPLEMENT)
-        return case_id
     staff = COMMUNITY[compound]
     case_id = app.report_problem(staff, report_data(compound_id=compound,
                                                     community_id=None)).case.id
