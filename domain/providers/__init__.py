@@ -1,8 +1,8 @@
 """Providers and the red/black list (红黑榜): property companies and self-managing owners'
-committees, their monthly figures, ratings, summons and replacements (practices.md)."""
+committees, their monthly figures, ratings, summons and replacements (practices.md).
 
-from domain.providers.config import ProviderRules
-from domain.providers.model import Provider, provider_id
-from domain.providers.service import ProviderRecorded, Providers
-
-__all__ = ["Provider", "ProviderRecorded", "ProviderRules", "Providers", "provider_id"]
+Modules: ``topics`` (stored topics, no imports: the auditor's offline commands use it),
+``model`` (the stream), ``rules`` (who may record, the data), ``attribution`` (which
+provider an order is charged to), ``orders`` (the fold), ``figures`` (metrics.md's
+figures, score, ranks and lists), ``config`` (weights and thresholds), ``service``.
+"""
