@@ -81,8 +81,10 @@ def month_rows(
     compounds and communities (codes outside the reader's scope select nothing)."""
     month = Month.of(month_name)
     at = position(db)
-    orders = stored_orders(db, [month_name])
-    ratings = {p: s for (p, _m), s in stored_ratings(db, month_name).items()}
+    projected = db.has_table("proj_provider_orders")  # none before its first run: no rows
+    orders = stored_orders(db, [month_name]) if projected else []
+    ratings = ({p: s for (p, _m), s in stored_ratings(db, month_name).items()}
+               if projected else {})
     served = served_in(view, month)
     attribute = attributor(view)
     providers = [u.code for u in view.of_level(Level.PROVIDER)]

@@ -63,13 +63,15 @@ def test_scope_holds_for_communities_providers_and_the_street(
     every = rows(stats(client, admin, server))
     assert set(every) == {"LC", "GD", "WK", "YW"}
     assert (every["LC"]["orders"], every["LC"]["rank"], every["LC"]["list"]) == (6, 1, "red")
-    assert every["GD"]["rank"] is None and every["GD"]["orders"] == 2  # listed, not ranked
+    assert every["GD"]["rank"] is None
+    assert every["GD"]["orders"] == 2
     assert every["YW"]["street"] is None or every["YW"]["street"] == "S1"
     c1 = rows(stats(client, issue(server, Role.COMMUNITY, communities=["C1"]), server))
     assert set(c1) == {"LC", "GD"}
     assert c1["LC"]["rank"] == every["LC"]["rank"]  # the ranking is the street's
     c2 = rows(stats(client, issue(server, Role.COMMUNITY, communities=["C2"]), server))
-    assert set(c2) == {"YW"} and c2["YW"]["compounds"] == ["HY"]
+    assert set(c2) == {"YW"}
+    assert c2["YW"]["compounds"] == ["HY"]
     lc = issue(server, Role.PROPERTY_COMPANY, provider="LC")
     assert set(rows(stats(client, lc, server))) == {"LC"}
     # A compound filter outside the reader's scope selects nothing.
@@ -77,7 +79,8 @@ def test_scope_holds_for_communities_providers_and_the_street(
     street = issue(server, Role.STREET, streets=["S1"])
     assert set(rows(stats(client, street, server))) == {"LC", "GD", "YW"}
     gd_only = rows(stats(client, admin, server, compound="LH"))
-    assert set(gd_only) == {"GD"} and gd_only["GD"]["orders"] == 2
+    assert set(gd_only) == {"GD"}
+    assert gd_only["GD"]["orders"] == 2
     resident = issue(server, Role.RESIDENT, compounds=["JX"])
     assert set(rows(stats(client, resident, server))) == {"LC"}
 
@@ -88,12 +91,15 @@ def test_each_rate_carries_its_counts_and_csv_is_the_same_rows(
     server, client = served
     admin = issue(server, Role.ADMIN)
     lc = rows(stats(client, admin, server))["LC"]
-    assert lc["taken_on_time"] == {"count": 6, "of": 6} and lc["taken_on_time_rate"] == 1.0
-    assert lc["satisfied"] == {"count": 6, "of": 6} and lc["score"] == 100.0
+    assert lc["taken_on_time"] == {"count": 6, "of": 6}
+    assert lc["taken_on_time_rate"] == 1.0
+    assert lc["satisfied"] == {"count": 6, "of": 6}
+    assert lc["score"] == 100.0
     assert stats(client, admin, server)["names"]["LC"] == "绿城物业"
     csv = client.get("/stats/providers", headers=admin.headers,
                      params={"month": "2026-03", "format": "csv", "bom": "true"})
-    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("provider,name,kind,compounds,orders")
     assert any(line.startswith("LC,绿城物业,property_company,JX,6,") for line in lines)

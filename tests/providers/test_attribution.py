@@ -11,6 +11,7 @@ from domain.application import Cases
 from domain.clock import ManualClock
 from domain.errors import InvalidEventData, OutOfScope, PermissionDenied
 from domain.model import Actor, Role
+from domain.providers.config import ProviderRules
 from domain.providers.figures import Month
 from domain.providers.service import ProviderRecorded
 from projections.provider_figures import month_rows
@@ -100,9 +101,11 @@ def test_a_replacement_mid_month_splits_the_month_between_old_and_new(
     ProviderProjection(app).catch_up()
     rows = {r["provider"]: r for r in month_rows(
         app.db, app.directory.refresh(), "2026-05", People.admin, _rules()).providers}
-    assert rows["GD"]["orders"] == 3 and rows["WK"]["orders"] == 1
+    assert rows["GD"]["orders"] == 3
+    assert rows["WK"]["orders"] == 1
     assert rows["GD"]["completed_on_time"] == {"count": 1, "of": 1}
-    assert set(rows["GD"]["compounds"]) == {"LH"} and set(rows["WK"]["compounds"]) == {"LH"}
+    assert set(rows["GD"]["compounds"]) == {"LH"}
+    assert set(rows["WK"]["compounds"]) == {"LH"}
 
 
 def test_orders_from_before_the_stamp_are_attributed_where_provider_from_reaches(
@@ -127,7 +130,8 @@ def test_orders_from_before_the_stamp_are_attributed_where_provider_from_reaches
     ProviderProjection(app).catch_up()
     rows = {r["provider"]: r for r in month_rows(
         app.db, app.directory.refresh(), "2026-06", People.admin, _rules()).providers}
-    assert rows["GD"]["orders"] == 1 and rows["GD"]["taken_on_time"]["count"] == 1
+    assert rows["GD"]["orders"] == 1
+    assert rows["GD"]["taken_on_time"]["count"] == 1
     assert sum(r["orders"] for r in rows.values()) == 1
 
 
@@ -158,9 +162,7 @@ def test_the_street_role_rates_summons_and_replaces_and_a_community_rates_its_ow
         "ProviderRegistered", "ProviderSummoned"]
 
 
-def _rules():  # type: ignore[no-untyped-def]
-    from domain.providers.config import ProviderRules
-
+def _rules() -> ProviderRules:
     return ProviderRules()
 
 

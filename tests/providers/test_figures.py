@@ -58,7 +58,8 @@ def _f(code: str, orders: int, value: float) -> Figures:
 def test_a_provider_with_fewer_than_five_orders_is_listed_not_ranked() -> None:
     rows = rank_street([_f("A", 4, 99.0), _f("B", 5, 95.0), _f("C", 30, 50.0)], RULES)
     by = {f.provider: f for f in rows}
-    assert by["A"].rank is None and by["A"].list is None
+    assert by["A"].rank is None
+    assert by["A"].list is None
     assert (by["B"].rank, by["B"].list) == (1, "red")
     assert (by["C"].rank, by["C"].list) == (2, "black")
 
@@ -113,7 +114,8 @@ def test_a_score_lies_from_0_to_100_and_leaves_out_what_has_no_denominator(
     if not present:
         assert value is None
         return
-    assert value is not None and 0 <= value <= 100
+    assert value is not None
+    assert 0 <= value <= 100
     expected = 100 * sum(m * w for m, w in present) / sum(w for _, w in present)
     assert abs(value - expected) <= 0.05 + 1e-9
 
@@ -131,5 +133,7 @@ def test_ranks_are_a_permutation_ordered_by_score_then_orders_then_code(
     assert keys == sorted(keys)
     reds = [f for f in ranked if f.list == "red"]
     blacks = [f for f in ranked if f.list == "black"]
-    assert len(reds) <= 3 and len(blacks) <= 3
-    assert all((f.score or 0) >= 90 for f in reds) and all((f.score or 0) < 70 for f in blacks)
+    assert len(reds) <= 3
+    assert len(blacks) <= 3
+    assert all((f.score or 0) >= 90 for f in reds)
+    assert all((f.score or 0) < 70 for f in blacks)

@@ -29,7 +29,8 @@ def test_a_provider_event_gets_a_leaf_and_its_chain_verifies(
     refs = {r.position: r for r in ls.read_events(app, 0, 10**6)}
     assert ls.read_state(app.db).size == app.head_position()
     leaf = refs[recorded.position]
-    assert leaf.stream_id == str(provider_id("LC")) and leaf.version == 2
+    assert leaf.stream_id == str(provider_id("LC"))
+    assert leaf.version == 2
     reports = [r for r in app.verify_all() if r.stream == "provider"]
     assert [(r.case_id, r.events, r.valid) for r in reports] == [(provider_id("LC"), 2, True)]
     assert app.verify(provider_id("LC")).valid
@@ -65,7 +66,9 @@ def test_token_create_names_a_provider_of_the_tokens_kind(
     assert status == 0
     app = app_factory(sqlite_url)
     actor = Credentials(app.db).authenticate(out.strip())
-    assert actor is not None and actor.provider == "LC" and not actor.is_district_wide
+    assert actor is not None
+    assert actor.provider == "LC"
+    assert not actor.is_district_wide
     assert app.directory.resolve(actor).compounds == frozenset({"JX"})
     assert run(capsys, sqlite_url, "token", "create", "--role", "owners_committee",
                "--provider", "YW")[0] == 0
@@ -75,6 +78,9 @@ def test_token_create_names_a_provider_of_the_tokens_kind(
         (("--role", "property_company", "--provider", "NOPE"), "not a registered provider"),
     ):
         status, out, err = run(capsys, sqlite_url, "token", "create", *argv)
-        assert status == 2 and out == "" and message in err
+        assert status == 2
+        assert out == ""
+        assert message in err
     status, out, _ = run(capsys, sqlite_url, "token", "list")
-    assert "provider:LC" in out and "provider:YW" in out
+    assert "provider:LC" in out
+    assert "provider:YW" in out
