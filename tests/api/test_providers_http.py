@@ -197,3 +197,32 @@ def test_a_dispatch_naming_another_provider_is_422(served: tuple[LiveServer, htt
     again = client.post(f"/cases/{case_id}/events", headers=who.headers, json=body)
     assert again.json()["data"]["provider_code"] == "LC"
     assert COMMUNITY["JX"].role is Role.COMMUNITY
+
+
+def _page(client: httpx.Client, who: Token, path: str) -> httpx.Response:
+    login = client.post("/dashboard/login", data={"token": who.token, "next": path},
+                        follow_redirects=False)
+    assert login.status_code == 303
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    return page
+
+
+def test_the_red_black_list_page_shows_the_apis_rows_for_the_same_scope(
+    served: tuple[LiveServer, httpx.Client],
+) -> None:
+    server, client = served
+    c1 = issue(server, Role.COMMUNITY, communities=["C1"])
+    api_rows = rows(stats(client, c1, server))
+    html = _page(client, c1, "/dashboard/providers?month=2026-03").text
+    assert "红黑榜" in html
+    for code, row in api_rows.items():
+        assert f'data-provider="{code}"' in html
+        assert f"{row['taken_on_time']['count']}/{row['taken_on_time']['of']}" in html
+    assert 'data-provider="YW"' not in html  # another community's provider
+    assert '<section class="red-list"' in html and 'data-provider="LC">绿城物业' in html
+    english = _page(client, c1, "/dashboard/providers?month=2026-03&lang=en").text
+    assert "Red list" in english
+    csv = _page(client, c1, "/dashboard/providers.csv?month=2026-03")
+    assert csv.content.startswith(b"\xef\xbb\xbf")
+    assert "派单数" in csv.text and "绿城物业 (LC)" in csv.text
