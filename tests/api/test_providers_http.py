@@ -220,9 +220,11 @@ def test_the_red_black_list_page_shows_the_apis_rows_for_the_same_scope(
         assert f'data-provider="{code}"' in html
         assert f"{row['taken_on_time']['count']}/{row['taken_on_time']['of']}" in html
     assert 'data-provider="YW"' not in html  # another community's provider
-    assert '<section class="red-list"' in html and 'data-provider="LC">绿城物业' in html
+    assert '<section class="red-list"' in html
+    assert 'data-provider="LC">绿城物业' in html
     english = _page(client, c1, "/dashboard/providers?month=2026-03&lang=en").text
     assert "Red list" in english
     csv = _page(client, c1, "/dashboard/providers.csv?month=2026-03")
     assert csv.content.startswith(b"\xef\xbb\xbf")
-    assert "派单数" in csv.text and "绿城物业 (LC)" in csv.text
+    assert "派单数" in csv.text
+    assert "绿城物业 (LC)" in csv.text
