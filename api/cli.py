@@ -23,10 +23,10 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from importlib import metadata
 from typing import TYPE_CHECKING, NoReturn
 from uuid import UUID
 
+from api.version import package_version
 from domain.bounds import printable
 from domain.config import ConfigError
 from domain.errors import CaseNotFound, DomainError
@@ -89,10 +89,8 @@ def open_store(args: argparse.Namespace, *, existing: bool = False) -> Cases:
 
 def version() -> str:
     """The installed distribution's version (the package metadata), as ``yishi X.Y.Z``."""
-    try:
-        return f"yishi {metadata.version('yishi')}"
-    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        return "yishi (not installed)"
+    found = package_version()
+    return f"yishi {found}" if found else "yishi (not installed)"
 
 
 def command_word(argv: Sequence[str]) -> str | None:

@@ -35,6 +35,7 @@ from domain.rules import (
     next_step,
     permission_refusal,
 )
+from domain.stream import ChainedStream, chained
 
 #: The resolution a closing event gives when its data does not name one.
 _CLOSING_RESOLUTION = {
@@ -49,16 +50,8 @@ class Case(Aggregate):
 
     TOPIC = "yishi:Case"
 
-    class Event(Aggregate.Event):
-        """What every case event carries besides its data."""
-
-        actor_id: str
-        actor_role: str
-        step_before: str | None
-        step_after: str
-        data: dict[str, Any]
-        prev_hash: str
-        hash: str
+    class Event(ChainedStream.Event):
+        """A case event: the envelope of every stream (domain/stream.py), steps applied."""
 
         def apply(self, aggregate: Aggregate) -> None:
             assert isinstance(aggregate, Case)
@@ -384,27 +377,8 @@ class Case(Aggregate):
         prev_hash: str = GENESIS,
     ) -> dict[str, Any]:
         before = step_before.value if step_before is not None else None
-        digest = event_hash(
-            case_id=case_id,
-            version=version,
-            event_type=event_type,
-            recorded_at=at,
-            actor_id=actor.id,
-            actor_role=actor.role.value,
-            step_before=before,
-            step_after=step_after.value,
-            data=data,
-            prev_hash=prev_hash,
-        )
-        return {
-            "actor_id": actor.id,
-            "actor_role": actor.role.value,
-            "step_before": before,
-            "step_after": step_after.value,
-            "data": data,
-            "prev_hash": prev_hash,
-            "hash": digest,
-        }
+        return chained(case_id, version, event_type, data, actor, at, prev_hash, before,
+                       step_after.value)
 
 
 Case.EVENT_CLASSES = {name: getattr(Case, name) for name in CATALOGUE}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from api import pages
 from api.credentials import Credentials
@@ -30,8 +30,10 @@ from api.http.background import Service, background_services
 from api.http.erasure import Purger
 from api.http.guard import BodyGuard
 from api.http.idempotency import IdempotencyStore
+from api.http.query_names import known_query_parameters
 from api.http.routes_events import ScopeCache
 from api.http.settings import Settings, get_settings
+from api.version import package_version
 from domain.application import open_cases
 from domain.config import parse_database_url
 
@@ -92,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         title="yishi (议事) API",
-        version="1.0.0",
+        # The API is versioned with the package: the document says which build serves it.
+        version=package_version() or "0+unknown",
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # /docs and /redoc are served from vendored assets (api.pages)
@@ -102,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = openapi_doc.corrected(app.openapi)  # type: ignore[method-assign]
     problems.install(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(known_query_parameters)])
     pages.install(app)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes,
                        max_depth=settings.max_json_depth)

@@ -37,7 +37,8 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from api.http.problems import PROBLEM_JSON, FastJSONResponse, Problem, problem_of
+from api.http.problems import PROBLEM_JSON, FastJSONResponse, Problem, localized, problem_of
+from api.i18n import Lang
 from domain.commands import (
     RECORDED,
     Command,
@@ -65,12 +66,15 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = "application/json"
 
-    def response(self, replayed: bool = False) -> Response:
-        headers = dict(self.headers)
+    def response(self, replayed: bool = False, lang: Lang = "en") -> Response:
+        """The HTTP response; a problem reads in ``lang`` (the body is stored in English)."""
+        body, headers = self.body, dict(self.headers)
+        if self.media_type == PROBLEM_JSON:
+            body, headers = localized(body, headers, lang)
         if replayed:
             headers["Idempotent-Replayed"] = "true"
         return FastJSONResponse(
-            self.body, status_code=self.status, headers=headers, media_type=self.media_type
+            body, status_code=self.status, headers=headers, media_type=self.media_type
         )
 
     @classmethod
@@ -152,29 +156,30 @@ class IdempotencyStore:
         request: tuple[object, ...],
         produce: Produce,
         replay: Replay,
+        lang: Lang = "en",
     ) -> Response:
         """Run ``produce`` once per key; answer every retry as the first time. ``request``
         is what makes two requests the same (method, path, If-Match, body), fingerprinted
-        only when there is a key."""
+        only when there is a key. A refusal reads in ``lang``, the first time and replayed."""
         if key is None:
-            return _run(produce, Command()).response()
+            return _run(produce, Command()).response(lang=lang)
         key = check_key(key)
         request_fingerprint = fingerprint(self._secret, *request)
         found = self._ledger.find_key(credential_id, key)
         if found is not None:
-            return _replay(found, request_fingerprint, replay)
+            return _replay(found, request_fingerprint, replay, lang)
         command = Command(credential_id=credential_id, key=key, fingerprint=request_fingerprint)
         try:
             answer = _run(produce, command)
         except KeyTaken as taken:  # a concurrent request with this key committed first
-            return _replay(taken.row, request_fingerprint, replay)
+            return _replay(taken.row, request_fingerprint, replay, lang)
         if answer.status != RECORDED and answer.status < 500:
             stored = self._ledger.store_refusal(
                 command, answer.status, {"body": answer.body, "headers": answer.headers}
             )
             if stored.command_id != command.id:
-                return _replay(stored, request_fingerprint, replay)
-        return answer.response()
+                return _replay(stored, request_fingerprint, replay, lang)
+        return answer.response(lang=lang)
 
 
 def after_commit(render: Callable[[], Answer], case: Any) -> Answer:
@@ -215,7 +220,8 @@ def _run(produce: Produce, command: Command) -> Answer:
         ))
 
 
-def _replay(row: CommandRow, request_fingerprint: str, replay: Replay) -> Response:
+def _replay(row: CommandRow, request_fingerprint: str, replay: Replay, lang: Lang
+            ) -> Response:
     if row.fingerprint != request_fingerprint:
         raise Problem(
             422, "idempotency_key_reused",
@@ -226,4 +232,4 @@ def _replay(row: CommandRow, request_fingerprint: str, replay: Replay) -> Respon
     stored = row.answer or {}
     return Answer(
         row.status, stored.get("body", {}), stored.get("headers", {}), PROBLEM_JSON
-    ).response(replayed=True)
+    ).response(replayed=True, lang=lang)

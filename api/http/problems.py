@@ -108,14 +108,25 @@ class Problem(Exception):
         }
 
     def response(self, lang: Lang = "en") -> JSONResponse:
-        body = self.body()
-        headers = self.headers
-        if lang != "en":
-            body["title"], body["detail"] = problem_text(self.code, self.status, self.detail, lang)
-            headers = {**headers, "Content-Language": lang}
+        body, headers = localized(self.body(), self.headers, lang)
         return FastJSONResponse(
             body, status_code=self.status, headers=headers, media_type=PROBLEM_JSON
         )
+
+
+def localized(body: dict[str, Any], headers: dict[str, str], lang: Lang
+              ) -> tuple[dict[str, Any], dict[str, str]]:
+    """A problem's body and headers for a reader of ``lang``: English as raised; in Chinese
+    the title, and the detail from the code's message and the refusal's ``rule`` or
+    ``reason`` (api/i18n), with ``Content-Language``. Works on a stored body too, so a
+    replayed refusal reads in the language of whoever asks now."""
+    if lang == "en":
+        return body, headers
+    reason = body.get("rule") or body.get("reason")
+    title, detail = problem_text(str(body.get("code", "")), int(body.get("status", 0)),
+                                 str(body.get("detail", "")), lang,
+                                 reason if isinstance(reason, str) else None)
+    return {**body, "title": title, "detail": detail}, {**headers, "Content-Language": lang}
 
 
 def language_of(request: Request) -> Lang:
@@ -181,6 +192,28 @@ def _validation_problem(error: RequestValidationError) -> Problem:
     return Problem(422, "invalid_data", f"invalid: {names}", errors=fields)
 
 
+def _unreadable_body(exc: StarletteHTTPException) -> Problem | None:
+    """The problem of a body FastAPI could not parse for a reason other than its syntax
+    (FastAPI answers those 400 "There was an error parsing the body" with the parser's
+    error as the cause): well-formed JSON that no field can hold is 422 ``invalid_data``,
+    like any other out-of-range value (ADR 0041). The kinds: an integer of more digits than
+    Python converts (4,300; any field's bound is far below), nesting deeper than the parser
+    recurses, and text that is not UTF-8. None for any other error."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return None
+    if isinstance(cause, RecursionError):
+        message = "the body nests arrays or objects deeper than any field allows"
+    elif isinstance(cause, UnicodeDecodeError):
+        return Problem(400, "malformed_json", "the request body is not UTF-8 JSON")
+    elif isinstance(cause, ValueError):
+        message = "a number in the body has more digits than any field allows"
+    else:
+        return None
+    return Problem(422, "invalid_data", message,
+                   errors=[{"field": "body", "message": message}])
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem."""
 
@@ -204,6 +237,9 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             detail = f"no resource at {request.url.path}"
         headers = dict(exc.headers or {})
+        unreadable = _unreadable_body(exc)
+        if unreadable is not None:
+            return unreadable.response(language_of(request))
         return Problem(exc.status_code, code, detail, headers).response(language_of(request))
 
     @app.exception_handler(QueryError)

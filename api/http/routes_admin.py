@@ -61,11 +61,16 @@ def erase_subject(
     """The events and their hash chain stay; the contact reads as erased from then on.
     The answer waits (boundedly) until no copy of the key is left in the database files
     (``state: complete``); if older readers still hold it, 202 with ``state: pending``
-    and a ``Location`` to poll. A subject outside the admin's scope reads as not found."""
+    and a ``Location`` to poll. Erasing again answers as the first time did (``erased``
+    false). 404 ``subject_not_found`` when no key was ever held for the subject (nothing to
+    erase); a subject outside the admin's scope reads as not found too."""
     erased = cases.erase_subject(subject_id, actor, _resident_scope(credentials, subject_id))
-    done = cases.complete_erasures(settings.erasure_wait_seconds)
     status = f"/admin/erasures/{subject_id}"
     state = cases.keys.erasure_state(subject_id)
+    if not erased and state is None:  # no key was ever held: a mistyped id, most likely
+        raise Problem(404, "subject_not_found",
+                      f"no personal data is held for data subject {subject_id}; nothing erased")
+    done = cases.complete_erasures(settings.erasure_wait_seconds)
     out = ErasedOut(subject_id=subject_id, erased=erased, state=state, status=status)
     if not done:
         request.app.state.purger.kick()

@@ -21,7 +21,7 @@ from api.http.models import (
     VerifyOut,
     wire_data,
 )
-from api.http.problems import Problem, not_found
+from api.http.problems import Problem, language_of, not_found
 from api.http.reads import moment_of, read_case
 from api.http.responses import problems
 from api.http.views import case_out, event_out
@@ -76,7 +76,8 @@ def report_problem(
         return answer(cases.get_case(row.stream_id, version=row.version))
 
     same_request = ("POST", "/cases", data)
-    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay)  # type: ignore[return-value]
+    return idempotency.respond(  # type: ignore[return-value]
+        actor.id, idempotency_key, same_request, produce, replay, language_of(request))
 
 
 @router.get(

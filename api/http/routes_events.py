@@ -13,7 +13,7 @@ from api.http.auth import ActorDep, CasesDep, IdempotencyDep, SettingsDep
 from api.http.conditional import ConditionalRoute, versions_matching
 from api.http.idempotency import Answer, after_commit
 from api.http.models import APPEND_EXAMPLES, AppendedOut, AppendEvent, LogOut, wire_data
-from api.http.problems import Problem
+from api.http.problems import Problem, language_of
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
 from api.http.views import appended_out, event_out
@@ -63,6 +63,7 @@ def expected_version(
     },
 )
 def append_event(
+    request: Request,
     case_id: UUID,
     body: Annotated[AppendEvent, Body(openapi_examples=APPEND_EXAMPLES)],
     cases: CasesDep,
@@ -103,7 +104,8 @@ def append_event(
 
     condition = None if accepted is None else sorted(accepted)
     same_request = ("POST", f"/cases/{case_id}/events", condition, event_type, data)
-    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay)  # type: ignore[return-value]
+    return idempotency.respond(  # type: ignore[return-value]
+        actor.id, idempotency_key, same_request, produce, replay, language_of(request))
 
 
 @router.get(

@@ -63,6 +63,18 @@ def _time(name: str, value: datetime | None) -> datetime | None:
     return None if value is None else query_time(name, value)
 
 
+def _window(from_: datetime | None, to: datetime | None) -> dict[str, datetime | None]:
+    """The half-open window [from, to) as query keywords, each within the bounds; 422
+    ``invalid_query`` naming ``to`` when it does not come after ``from`` (an empty window
+    is a mistake, not a question whose answer is zero)."""
+    start, end = _time("from", from_), _time("to", to)
+    if start is not None and end is not None and end <= start:
+        raise Problem(422, "invalid_query",
+                      f"to ({end.isoformat()}) must come after from ({start.isoformat()})",
+                      field="to")
+    return {"from_": start, "to": end}
+
+
 def _texts(values: list[str] | None) -> list[str]:
     """Repeated parameters and comma-separated lists both work: ?compound=A&compound=B,C."""
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
@@ -172,7 +184,7 @@ def list_cases(
         queries.list_cases, cases, Scope.of(actor), step=_texts(step), status=status,
         resolution=_texts(resolution), compound=_texts(compound), community=_texts(community),
         category=_texts(category), channel=_texts(channel), overdue=overdue, text=text,
-        from_=_time("from", from_), to=_time("to", to), sort=sort, limit=limit, offset=offset,
+        **_window(from_, to), sort=sort, limit=limit, offset=offset,
         after=after,
     ), cases.directory), waited)
 
@@ -203,7 +215,7 @@ def audit(
     waited = _wait(request, cases, min_position)
     filters: dict[str, Any] = {
         "case_id": case_id, "actor_id": actor_id, "actor_role": _texts(role),
-        "event_type": _texts(type), "from_": _time("from", from_), "to": _time("to", to),
+        "event_type": _texts(type), **_window(from_, to),
     }
     scope = Scope.of(actor)
     if format == "csv":
@@ -250,7 +262,7 @@ async def stats_filters(
     return {
         "compound": _texts(compound), "community": _texts(community),
         "category": _texts(category), "channel": _texts(channel),
-        "from_": _time("from", from_), "to": _time("to", to), "as_of": _time("as_of", as_of),
+        **_window(from_, to), "as_of": _time("as_of", as_of),
     }
 
 

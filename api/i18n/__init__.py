@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from api.i18n.catalogue import MESSAGES, PROBLEMS, SUMMARIES_ZH, TITLES
+from api.i18n.refusals import refusal_zh
 
 Lang = Literal["zh", "en"]
 LANGUAGES: tuple[Lang, ...] = ("zh", "en")
@@ -91,10 +92,16 @@ def summary(event_type: str, data: Mapping[str, Any], english: str, lang: Lang) 
         return english
 
 
-def problem_text(code: str, status: int, detail: str, lang: Lang) -> tuple[str, str]:
+def problem_text(code: str, status: int, detail: str, lang: Lang,
+                 reason: str | None = None) -> tuple[str, str]:
     """The (title, detail) of a problem in ``lang``: English as raised, or the Chinese
-    message of its code (the English detail kept when the code has none)."""
+    message of its code (the English detail kept when the code has none), followed by the
+    domain's ``reason`` for a refusal in Chinese (``api.i18n.refusals``; its English words
+    when there is no translation)."""
     if lang == "en":
         return TITLES.get(status, ("错误", "Error"))[1], detail
     title = TITLES.get(status, ("错误", "Error"))[0]
-    return title, PROBLEMS.get(code, detail)
+    message = PROBLEMS.get(code, detail)
+    if reason:
+        message = f"{message.rstrip('。')}:{refusal_zh(reason) or reason}。"
+    return title, message

@@ -326,6 +326,7 @@ PROBLEMS: dict[str, str] = {
     "forbidden_role": "您的角色无权执行此操作。",
     "out_of_scope": "该案件不在您的范围内。",
     "credential_not_found": "没有这个凭证。",
+    "subject_not_found": "没有保存这个数据主体的个人信息,未删除任何内容。",
     "case_not_found": "没有这个案件,或它不在您的范围内。",
     "version_not_found": "该案件没有这个版本。",
     "version_conflict": "案件已被他人更新:版本不一致。",

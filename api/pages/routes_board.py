@@ -28,6 +28,7 @@ from api.pages.names import unit_names
 from api.pages.render import page_language, render
 from domain.application import Cases
 from domain.case import Case
+from domain.directory.model import Level
 from projections import queries
 from projections.fold import EventView
 from projections.queries import EVERYTHING
@@ -156,6 +157,10 @@ def board(request: Request, compound: str) -> HTMLResponse:
     lang = page_language(request)
     cases = cases_of(request)
     if len(compound) > 64:
+        return render(request, "board_missing.html", status=404,
+                      message=text("board.unknown", lang))
+    unit = cases.directory.unit(compound)
+    if unit is not None and unit.level is not Level.COMPOUND:  # a street, grid, provider...
         return render(request, "board_missing.html", status=404,
                       message=text("board.unknown", lang))
     names = unit_names(request, [compound])

@@ -20,8 +20,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.chain import GENESIS, event_hash
 from domain.model import Actor
+from domain.stream import ChainedStream
 from domain.unit_topics import UNIT_EVENT_NAMES
 from domain.unit_topics import UNIT_TOPICS as _TOPICS
 
@@ -29,7 +29,6 @@ from domain.unit_topics import UNIT_TOPICS as _TOPICS
 CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 #: The namespace of units' aggregate ids.
 NAMESPACE = uuid5(NAMESPACE_URL, "https://yishi.example/directory")
-STATE = "active"
 MAX_HOUSEHOLDS = 100_000
 
 
@@ -73,25 +72,12 @@ def unit_id(code: str) -> UUID:
     return uuid5(NAMESPACE, code)
 
 
-class Unit(Aggregate):
+class Unit(ChainedStream):
     """One unit of the directory (目录单元)."""
 
     TOPIC = "yishi:Unit"
 
-    class Event(Aggregate.Event):
-        actor_id: str
-        actor_role: str
-        step_before: str | None
-        step_after: str
-        data: dict[str, Any]
-        prev_hash: str
-        hash: str
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Unit)
-            aggregate.head_hash = self.hash
-            self.evolve(aggregate)
-
+    class Event(ChainedStream.Event):
         def evolve(self, unit: Unit) -> None:
             """The state change particular to this event type (pure)."""
 
@@ -156,30 +142,8 @@ class Unit(Aggregate):
 
     @classmethod
     def register(cls, data: dict[str, Any], actor: Actor, at: datetime) -> Unit:
-        code = data["code"]
-        content = _content(unit_id(code), 1, "UnitRegistered", data, actor, at, GENESIS)
-        return cls._create(cls.UnitRegistered, id=unit_id(code), timestamp=at, **content)
-
-    def change(self, event_type: str, data: dict[str, Any], actor: Actor, at: datetime) -> None:
-        """Record one of the directory's events on this unit (the service decided)."""
-        content = _content(self.id, self.version + 1, event_type, data, actor, at, self.head_hash)
-        self.trigger_event(getattr(Unit, event_type), timestamp=at, **content)
-
-
-def _content(
-    stream: UUID, version: int, event_type: str, data: dict[str, Any], actor: Actor,
-    at: datetime, prev_hash: str,
-) -> dict[str, Any]:
-    before = None if version == 1 else STATE
-    digest = event_hash(
-        case_id=stream, version=version, event_type=event_type, recorded_at=at,
-        actor_id=actor.id, actor_role=actor.role.value, step_before=before, step_after=STATE,
-        data=data, prev_hash=prev_hash,
-    )
-    return {
-        "actor_id": actor.id, "actor_role": actor.role.value, "step_before": before,
-        "step_after": STATE, "data": data, "prev_hash": prev_hash, "hash": digest,
-    }
+        unit: Unit = cls._first(cls.UnitRegistered, unit_id(data["code"]), data, actor, at)
+        return unit
 
 
 #: Each stored topic of a unit's events, with its event name.

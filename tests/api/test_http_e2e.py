@@ -349,6 +349,13 @@ def test_personal_data_is_shown_only_to_those_who_need_it_and_erased_on_request(
         assert shown["name"] is None
         assert shown["phone"] is None
     assert client.get(f"/cases/{case_id}/verify", headers=t.auditor.headers).json()["valid"]
+    again = client.post(f"/admin/subjects/{subject}/erase", headers=t.admin.headers)
+    assert again.status_code == 200, again.text  # erasing twice answers as done, not missing
+    assert again.json()["erased"] is False
+    assert again.json()["state"] == "complete"
+    for mistyped in (subject + "0", "report:00000000-0000-0000-0000-000000000000"):
+        missing = client.post(f"/admin/subjects/{mistyped}/erase", headers=t.admin.headers)
+        is_problem(missing, 404, "subject_not_found")
 
 
 def test_health_readiness_and_the_documents(sqlite_server: LiveServer, client_for: Any) -> None:

@@ -41,3 +41,12 @@ def test_a_good_month_and_filter_still_answer(session: httpx.Client) -> None:
     answer = session.get("/dashboard/cases.csv?step=collect")
     assert answer.status_code == 200
     assert answer.content.startswith("\ufeff".encode())
+
+
+@pytest.mark.parametrize("code", ["S1", "C1", "JX-G1", "LC", "NO-SUCH"])
+def test_the_notice_board_is_for_compounds_only(sqlite_server: LiveServer, client_for: Any,
+                                                 code: str) -> None:
+    client: httpx.Client = client_for(sqlite_server)
+    assert client.get("/board/JX").status_code == 200
+    answer = client.get(f"/board/{code}")  # a street, community, grid, provider, nothing
+    assert answer.status_code == 404, (code, answer.text[:300])
