@@ -3,6 +3,9 @@ catalogue (api/i18n/catalogue.py) so pages and problems find them like any other
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 M = tuple[str, str]
 
 PROVIDER_MESSAGES: dict[str, M] = {
@@ -44,3 +47,19 @@ PROVIDER_MESSAGES: dict[str, M] = {
 PROVIDER_PROBLEMS: dict[str, str] = {
     "provider_not_found": "没有这个服务单位，或不在您的权限范围内。",
 }
+
+#: The providers' refusals in Chinese (api/i18n/refusals.py merges them; ADR 0132).
+PROVIDER_REASONS: dict[str, str] = {
+    "the provider serves no compound within this credential's scope":
+        "该服务单位不服务于本凭证范围内的任何小区",
+}
+PROVIDER_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"the order is dispatched to provider (?P<code>\S+)"),
+     lambda m: f"该派单属于服务单位 {m['code']}"),
+    (re.compile(r"provider (?P<code>\S+) is registered already"),
+     lambda m: f"服务单位 {m['code']} 已经登记"),
+    (re.compile(r"(?P<code>\S+) already serves (?P<compound>\S+) on (?P<day>\S+)"),
+     lambda m: f"{m['code']} 在 {m['day']} 已经服务于小区 {m['compound']}"),
+    (re.compile(r"version (?P<version>\d+) of (?P<code>.+)'s stream is no summons"),
+     lambda m: f"{m['code']} 的第 {m['version']} 个事件不是约谈记录"),
+)

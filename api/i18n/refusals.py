@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from api.i18n.catalogue import MESSAGES
+from api.i18n.providers import PROVIDER_PATTERNS, PROVIDER_REASONS
 
 #: Fixed reasons, English as the domain raises them -> Chinese.
 REASONS: dict[str, str] = {
@@ -66,6 +67,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (re.compile(r"the publicity period runs until (?P<until>\S+)"),
      lambda m: f"公示期至 {m['until']}"),
 )
+
+
+# Issue 13: the providers' refusals (api/i18n/providers.py).
+REASONS.update(PROVIDER_REASONS)
+PATTERNS = (*PATTERNS, *PROVIDER_PATTERNS)
 
 
 def refusal_zh(reason: str) -> str | None:

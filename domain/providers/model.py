@@ -3,7 +3,7 @@
 One aggregate per provider, its id ``uuid5`` of its code (unique by construction, as the
 directory's units). Its events carry the envelope of a case's and are hash-chained the same
 way (docs/adr/0004-hash-chain.md), so ``yishi verify`` and the verifiable log cover them.
-The step fields hold ``"active"``. Mutators only assign; every decision is in
+Its envelope and chain are ``domain.stream``'s. Mutators only assign; every decision is in
 ``domain/providers/rules.py`` and ``service.py`` (docs/adr/0090-provider-stream.md).
 """
 
@@ -15,12 +15,11 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.chain import GENESIS, event_hash
 from domain.model import Actor
 from domain.providers.topics import PROVIDER_EVENT_NAMES
+from domain.stream import ChainedStream
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://yishi.example/providers")
-STATE = "active"
 
 
 def provider_id(code: str) -> UUID:
@@ -28,25 +27,12 @@ def provider_id(code: str) -> UUID:
     return uuid5(NAMESPACE, code)
 
 
-class Provider(Aggregate):
+class Provider(ChainedStream):
     """One provider's stream (服务单位)."""
 
     TOPIC = "yishi:Provider"
 
-    class Event(Aggregate.Event):
-        actor_id: str
-        actor_role: str
-        step_before: str | None
-        step_after: str
-        data: dict[str, Any]
-        prev_hash: str
-        hash: str
-
-        def apply(self, aggregate: Aggregate) -> None:
-            assert isinstance(aggregate, Provider)
-            aggregate.head_hash = self.hash
-            self.evolve(aggregate)
-
+    class Event(ChainedStream.Event):
         def evolve(self, provider: Provider) -> None:
             """The state change particular to this event type (pure)."""
 
@@ -91,28 +77,6 @@ class Provider(Aggregate):
 
     @classmethod
     def register(cls, data: dict[str, Any], actor: Actor, at: datetime) -> Provider:
-        ident = provider_id(data["code"])
-        content = _content(ident, 1, "ProviderRegistered", data, actor, at, GENESIS)
-        return cls._create(cls.ProviderRegistered, id=ident, timestamp=at, **content)
-
-    def change(self, event_type: str, data: dict[str, Any], actor: Actor, at: datetime) -> None:
-        """Record a rating or a summons (the service decided)."""
-        content = _content(self.id, self.version + 1, event_type, data, actor, at,
-                           self.head_hash)
-        self.trigger_event(getattr(Provider, event_type), timestamp=at, **content)
-
-
-def _content(
-    stream: UUID, version: int, event_type: str, data: dict[str, Any], actor: Actor,
-    at: datetime, prev_hash: str,
-) -> dict[str, Any]:
-    before = None if version == 1 else STATE
-    digest = event_hash(
-        case_id=stream, version=version, event_type=event_type, recorded_at=at,
-        actor_id=actor.id, actor_role=actor.role.value, step_before=before, step_after=STATE,
-        data=data, prev_hash=prev_hash,
-    )
-    return {
-        "actor_id": actor.id, "actor_role": actor.role.value, "step_before": before,
-        "step_after": STATE, "data": data, "prev_hash": prev_hash, "hash": digest,
-    }
+        provider: Provider = cls._first(cls.ProviderRegistered, provider_id(data["code"]),
+                                        data, actor, at)
+        return provider
