@@ -17,6 +17,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
+
 from domain.application import Cases
 from domain.providers.model import Provider
 from domain.providers.orders import FOLDED, CaseLink, Order, OrderBook, month_of
@@ -171,7 +173,7 @@ def load_orders(db: Database, cur: Cursor, order_ids: Sequence[str]) -> list[Ord
     found: list[Order] = []
     for chunk in _chunks(list(order_ids)):
         marks = ", ".join(["%s"] * len(chunk))
-        found.extend(Order.from_state(json.loads(state)) for (state,) in cur.execute(
+        found.extend(Order.from_state(orjson.loads(state)) for (state,) in cur.execute(
             f"SELECT state FROM {db.table('proj_provider_orders')} WHERE order_id IN ({marks})",
             chunk).fetchall())
     return found
@@ -199,7 +201,7 @@ def stored_orders(db: Database, months: Sequence[str] | None = None) -> list[Ord
         marks = ", ".join(["%s"] * len(months))
         rows = db.execute(f"SELECT state FROM {table} WHERE month IN ({marks})"
                           " ORDER BY order_id", list(months))
-    return [Order.from_state(json.loads(state)) for (state,) in rows]
+    return [Order.from_state(orjson.loads(state)) for (state,) in rows]
 
 
 def stored_ratings(db: Database, month: str | None = None) -> dict[tuple[str, str], int]:

@@ -56,10 +56,8 @@ class Order:
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> Order:
         values = dict(state)
-        values["supervisions"] = [(int(t), bool(p)) for t, p in values["supervisions"]]
-        values["ratings"] = [(int(t), str(r), str(s)) for t, r, s in values["ratings"]]
-        values["closings"] = [int(t) for t in values["closings"]]
-        values["reopenings"] = [int(t) for t in values["reopenings"]]
+        values["supervisions"] = [(t, p) for t, p in values["supervisions"]]
+        values["ratings"] = [(t, r, s) for t, r, s in values["ratings"]]
         return cls(**values)
 
 
