@@ -20,14 +20,18 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.auth import ActorDep, CasesDep, SettingsDep
-from api.http.problems import FastJSONResponse, Problem
+from api.http.auth import ActorDep, CasesDep, IdempotencyDep, SettingsDep
+from api.http.idempotency import Answer
+from api.http.problems import FastJSONResponse, Problem, language_of
 from api.http.responses import problems
+from api.http.routes_cases import IdempotencyKey
 from api.http.routes_projections import _wait
+from domain.commands import Command, CommandRow
 from domain.csvcells import csv_line
 from domain.directory.model import Level
 from domain.providers.attribution import CHINA
 from domain.providers.rules import PROVIDER_EVENTS, parse_month
+from domain.providers.service import ProviderRecorded
 from projections.provider_figures import CSV_COLUMNS, csv_cells, month_rows, served_in
 
 router = APIRouter(tags=["providers"])
@@ -153,8 +157,10 @@ def get_provider(code: Code, cases: CasesDep, actor: ActorDep) -> JSONResponse:
 @router.post("/providers/{code}/events", status_code=201,
              summary="Record a rating, a summons (约谈) or a replacement (更换)",
              responses=problems(401, 403, 409, 422))
-def post_provider_event(code: Code, body: Annotated[ProviderEventIn, Body()],
-                        cases: CasesDep, actor: ActorDep) -> JSONResponse:
+def post_provider_event(request: Request, code: Code,
+                        body: Annotated[ProviderEventIn, Body()], cases: CasesDep,
+                        actor: ActorDep, idempotency: IdempotencyDep,
+                        idempotency_key: IdempotencyKey = None) -> Response:
     """201 with ``{"provider", "type", "version", "position", "data"}``. Types:
     ProviderRegistered (no data: from the directory; street or admin), ProviderRated
     (``month`` YYYY-MM, ``score`` 0-100, ``comment``; street, or a community for the
@@ -162,12 +168,28 @@ def post_provider_event(code: Code, body: Annotated[ProviderEventIn, Body()],
     street), ProviderAssigned (``compound``, ``from`` YYYY-MM-DD, ``summons_version`` of
     the predecessor's summons, ``note``; street or admin). A rating or summons of a provider
     whose stream is not open yet opens it (``ProviderRegistered``) in the same transaction.
-    Bad data is 422; a role or scope that may not, 403."""
+    Bad data is 422; a role or scope that may not, 403. ``Idempotency-Key``: a retry with
+    the same key and body returns the first answer and records nothing (docs/adr/0040)."""
     assert body.type in PROVIDER_EVENTS
-    recorded = cases.providers.record(code, body.type, body.data, actor)
-    return JSONResponse({"provider": code, "type": recorded.type, "version": recorded.version,
-                         "position": recorded.position, "data": recorded.data},
-                        status_code=201)
+
+    def answer(recorded: ProviderRecorded) -> Answer:
+        return Answer(201, {"provider": code, "type": recorded.type,
+                            "version": recorded.version, "position": recorded.position,
+                            "data": recorded.data})
+
+    def produce(command: Command) -> Answer:
+        return answer(cases.providers.record(code, body.type, body.data, actor, command))
+
+    def replay(row: CommandRow) -> Answer:
+        assert row.stream_id is not None
+        assert row.version is not None
+        recorded = cases.providers.recorded(row.stream_id, row.version)
+        assert recorded is not None
+        return answer(recorded)
+
+    same_request = ("POST", f"/providers/{code}/events", body.type, body.data)
+    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay,
+                               language_of(request))
 
 
 __all__ = ["router", "served_in"]

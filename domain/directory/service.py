@@ -303,15 +303,17 @@ class Directory:
     # Providers (docs/adr/0090-provider-stream.md) --------------------------------------
 
     def record_assignment(self, compound: str, provider: str | None, day: str,
-                          reason: dict[str, Any] | None, actor: Actor) -> int:
+                          reason: dict[str, Any] | None, actor: Actor,
+                          command: Any = None) -> tuple[int, int]:
         """Record a replacement (更换) decided by ``domain.providers.service``: the
-        compound's ``ProviderAssigned`` from ``day``. Returns the event's log position."""
+        compound's ``ProviderAssigned`` from ``day``, with ``command``'s row (exactly once).
+        Returns the event's log position and the unit stream's version."""
         aggregate = self._load({}, compound)
         aggregate.change("ProviderAssigned", {"provider": provider, "from": day,
                                               "reason": reason}, actor, self._now())
-        recordings = self._app.save(aggregate)
+        recordings = self._app._commit(aggregate, command=command, kind="event")
         self.refresh()
-        return int(recordings[-1].notification.id)
+        return int(recordings[-1].notification.id), aggregate.version
 
     def _load(self, pending: dict[str, Unit], code: str) -> Unit:
         if code not in pending:

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from domain.commands import Command
 from domain.directory.model import Level
 from domain.directory.rows import HINT
 from domain.errors import PermissionDenied, RuleViolated, UnknownUnit
@@ -67,14 +69,15 @@ class Providers:
         view = self._directory.view
         return any(actor.covers(c, view.community_of(c) or "") for c in view.served_by(code))
 
-    def record(self, code: str, event_type: str, data: object, actor: Actor
-               ) -> ProviderRecorded:
+    def record(self, code: str, event_type: str, data: object, actor: Actor,
+               command: Command | None = None) -> ProviderRecorded:
         """Record one provider event for ``code`` (the successor, for a replacement).
 
         Raises ``InvalidEventData`` (422) for bad data, ``UnknownUnit`` (422) when the code
         is no provider of the directory (or the compound no compound), ``PermissionDenied``
         (403) by the table of ``rules.py``, ``RuleViolated`` (409) for a provider already
-        registered or a summons that is not one.
+        registered or a summons that is not one. ``command`` identifies it across retries
+        (exactly once, docs/adr/0040-exactly-once.md); a new one by default.
         """
         clean = check_data(event_type, data)
         directory = self._directory
@@ -84,7 +87,7 @@ class Providers:
             raise UnknownUnit("provider", code, "provider", HINT)
         actor = directory.resolve(actor)
         if event_type == REPLACEMENT:
-            return self._replace(code, clean, actor)
+            return self._replace(code, clean, actor, command)
         refusal = provider_refusal(event_type, actor, self.in_scope(code, actor))
         if refusal:
             raise PermissionDenied(event_type, actor.role, refusal)
@@ -97,12 +100,13 @@ class Providers:
                 {"code": code, "name": unit.name, "kind": unit.kind}, actor, now)
         if event_type != "ProviderRegistered":
             provider.change(event_type, clean, actor, now)
-        recordings = self._app.save(provider)
+        recordings = self._app._commit(provider, command=command, kind="event")
         last = recordings[-1]
         return ProviderRecorded(event_type, last.domain_event.originator_version,
                                 int(last.notification.id), last.domain_event.data)
 
-    def _replace(self, code: str, clean: dict[str, Any], actor: Actor) -> ProviderRecorded:
+    def _replace(self, code: str, clean: dict[str, Any], actor: Actor,
+                 command: Command | None) -> ProviderRecorded:
         """A replacement (更换): ``code`` serves ``compound`` from ``from``; the summons it
         follows (``summons_version`` of the predecessor's stream) is its reason."""
         directory = self._directory
@@ -130,7 +134,21 @@ class Providers:
             reason = {"summons": {"provider": predecessor, "version": version}}
         if "note" in clean:
             reason = {**(reason or {}), "note": clean["note"]}
-        position = directory.record_assignment(compound, code, day, reason, actor)
+        position, version = directory.record_assignment(compound, code, day, reason, actor,
+                                                        command)
         data = {"provider": code, "from": day, "reason": reason, "compound": compound}
-        version = len(directory.history(compound))
         return ProviderRecorded(REPLACEMENT, version, position, data)
+
+    def recorded(self, stream_id: UUID, version: int) -> ProviderRecorded | None:
+        """What a command recorded, read back from its stream (a provider's, or for a
+        replacement the compound's): the answer to a retry with the same key."""
+        events = list(self._app.events.get(stream_id, gt=version - 1, lte=version))
+        if not events:
+            return None
+        event = events[-1]
+        position = self._app.positions(stream_id).get(version, 0)
+        data = dict(event.data)
+        name = type(event).__name__
+        if name == REPLACEMENT:
+            data["compound"] = self._directory.view.ids.get(stream_id)
+        return ProviderRecorded(name, version, position, data)

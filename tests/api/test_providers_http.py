@@ -228,3 +228,27 @@ def test_the_red_black_list_page_shows_the_apis_rows_for_the_same_scope(
     assert csv.content.startswith(b"\xef\xbb\xbf")
     assert "派单数" in csv.text
     assert "绿城物业 (LC)" in csv.text
+
+
+def test_a_retry_with_the_same_idempotency_key_records_once(
+    served: tuple[LiveServer, httpx.Client],
+) -> None:
+    server, client = served
+    street = issue(server, Role.STREET, streets=["S1"])
+    for body, path in (
+        ({"type": "ProviderSummoned", "data": {"date": "2026-03-20", "reason": "约谈"}},
+         "/providers/GD/events"),
+        ({"type": "ProviderAssigned", "data": {"compound": "LH", "from": "2026-04-01"}},
+         "/providers/WK/events"),
+    ):
+        headers = {**street.headers, "Idempotency-Key": f"k-{path}"}
+        first = client.post(path, headers=headers, json=body)
+        assert first.status_code == 201, first.text
+        head = server.cases.head_position()
+        again = client.post(path, headers=headers, json=body)
+        assert again.status_code == 201
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert server.cases.head_position() == head
+        other = client.post(path, headers=headers, json={**body, "type": "ProviderRated"})
+        is_problem(other, 422, "idempotency_key_reused")
