@@ -84,7 +84,24 @@ def open_store(args: argparse.Namespace, *, existing: bool = False) -> Cases:
     from api.cli_store import open_existing, open_or_create  # noqa: PLC0415
 
     url = getattr(args, "database_url", None)
-    return open_existing(url) if existing else open_or_create(url)
+    cases = open_existing(url) if existing else open_or_create(url)
+    _OPENED.append(cases)
+    return cases
+
+
+#: The stores this command opened: ``main`` closes them when the command ends, however it
+#: ends (an unclosed store's pool would otherwise be closed by the garbage collector, at
+#: any moment, on any thread: even its own worker's, which cannot join itself).
+_OPENED: list[Cases] = []
+
+
+def _close_opened() -> None:
+    while _OPENED:
+        cases = _OPENED.pop()
+        try:
+            cases.close()
+        except Exception:  # the command's answer stands; a store that will not close is logged
+            traceback.print_exc()
 
 
 def version() -> str:
@@ -137,7 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return audit_status
     try:
         args = build_parser(argv).parse_args(argv)
-        status: int = args.run(args)
+        try:
+            status: int = args.run(args)
+        finally:
+            _close_opened()
         sys.stdout.flush()  # a closed pipe shows here rather than at the interpreter's exit
     except (ConfigError, CommandError, CaseNotFound) as error:
         return _fail(str(error))

@@ -97,20 +97,28 @@ def describe(case: Case, reporter: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+#: What each kind of stream is called in ``yishi verify``'s lines (ChainReport.stream),
+#: in the order they are counted: cases first, then the directory and the practices.
+STREAM_NAMES = {
+    "case": "case",
+    "unit": "directory stream",
+    "provider": "provider",  # issue 13: providers (docs/adr/0090)
+    "participant": "points ledger",  # participation points (docs/adr/0101)
+    "fee": "fee period",  # fee collection (docs/adr/0110)
+}
+
+
 def run_verify(args: argparse.Namespace) -> int:
     app = open_store(args, existing=True)
-    reports: list[ChainReport] = (
+    everything: list[ChainReport] = (
         [app.verify(args.case_id)] if args.case_id else list(app.verify_all())
     )
-    for report in reports:
+    for report in everything:
         if not report.valid:
-            name = {"case": "case", "provider": "provider stream"}.get(report.stream,
-                                                                       "directory stream")
+            name = STREAM_NAMES.get(report.stream, report.stream)
             print(f"BROKEN {name} {report.case_id} at version {report.broken_at}: "
                   f"{report.reason}", file=sys.stdout)
-    units = [r for r in reports if r.stream == "unit"]
-    providers = [r for r in reports if r.stream == "provider"]
-    reports = [r for r in reports if r.stream == "case"]
+    reports = [r for r in everything if r.stream == "case"]
     broken = [r for r in reports if not r.valid]
     events = sum(r.events for r in reports)
     log_report = check_store_log(app) if not args.case_id else None
@@ -125,15 +133,12 @@ def run_verify(args: argparse.Namespace) -> int:
         f"checked {len(reports)} case(s), {events} event(s): "
         f"{len(reports) - len(broken)} valid, {len(broken)} broken"
     )
-    if units:
-        broken_units = [r for r in units if not r.valid]
-        print(f"checked {len(units)} directory stream(s), {sum(r.events for r in units)} "
-              f"event(s): {len(units) - len(broken_units)} valid, {len(broken_units)} broken")
-        broken += broken_units
-    if providers:
-        broken_providers = [r for r in providers if not r.valid]
-        print(f"checked {len(providers)} provider stream(s), "
-              f"{sum(r.events for r in providers)} event(s): "
-              f"{len(providers) - len(broken_providers)} valid, {len(broken_providers)} broken")
-        broken += broken_providers
+    for stream, name in STREAM_NAMES.items():
+        streams = [r for r in everything if r.stream == stream]
+        if stream == "case" or not streams:
+            continue
+        broken_here = [r for r in streams if not r.valid]
+        print(f"checked {len(streams)} {name}(s), {sum(r.events for r in streams)} "
+              f"event(s): {len(streams) - len(broken_here)} valid, {len(broken_here)} broken")
+        broken += broken_here
     return 1 if broken or (log_report is not None and not log_report.ok) else 0

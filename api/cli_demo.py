@@ -6,7 +6,7 @@ import argparse
 import importlib
 import shlex
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from api.cli import CommandError
@@ -16,7 +16,9 @@ from domain.application import Cases
 from domain.bounds import check_time
 from domain.clock import ManualClock
 from domain.config import parse_database_url
-from domain.model import Role
+from domain.model import Actor, Role
+from projections.points_figures import LOCAL, points_stats
+from projections.points_policy import PointsPolicy
 from projections.service import rebuild
 from simulation.directory import STREET_CODE, provider_codes
 from simulation.district import District, build_district
@@ -92,9 +94,11 @@ def run_demo(args: argparse.Namespace) -> int:
               file=sys.stderr)
         summary = generate(app, cases=cases, seed=seed, now=now,
                            progress=Progress(cases, "cases"), workers=workers)
+        awarded = PointsPolicy(app).catch_up()  # participation points (docs/adr/0101)
         _project(app)
         district = build_district(seed)
         _print_summary(summary, district, now)
+        _print_points(app, summary, awarded, now)
         _print_access(app, summary, district, url)
     finally:
         app.close()
@@ -126,6 +130,25 @@ def _print_summary(s: Summary, district: District, now: datetime) -> None:
               + ", ".join(f"{k} {v:,}" for k, v in s.resolutions.most_common()) + "\n")
     out.write("categories: " + ", ".join(f"{k} {v:,}" for k, v in s.categories.most_common())
               + "\n")
+    if s.fee_events:  # simulation/fees.py: GET /stats/fees, /dashboard/fees
+        out.write(f"fee collection: {s.fee_events:,} events (a period per compound and month;"
+                  " GET /stats/fees)\n")
+
+
+def _print_points(app: Cases, s: Summary, awarded: int, now: datetime) -> None:
+    """Participation points: what was recorded, and last month's top three per community."""
+    out = sys.stdout
+    out.write(f"points: {s.participants:,} participants, {s.points.get('hours', 0):,} records "
+              f"of volunteer hours ({s.points.get('reversals', 0):,} reversed), "
+              f"{s.points.get('redemptions', 0):,} redemptions, "
+              f"{awarded:,} awards by the policy\n")
+    month = f"{(now.astimezone(LOCAL).replace(day=1) - timedelta(days=1)):%Y-%m}"
+    figures = points_stats(app, Actor("demo", Role.ADMIN), group_by="community", month=month,
+                           top=3)
+    for group in figures["groups"]:
+        top = ", ".join(f"{t['name']} {t['balance']}" for t in group["top"])
+        out.write(f"  {month} {group['group']['community_id']}: awarded {group['awarded']}, "
+                  f"redeemed {group['redeemed']}, reversed {group['reversed']}; top {top}\n")
 
 
 def _credentials(app: Cases) -> Any | None:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -39,14 +40,17 @@ from domain.deadlines import TimeLimits
 from domain.directory import Directory
 from domain.errors import (
     CaseNotFound,
+    DomainError,
     InvalidEventData,
     OutOfScope,
     PermissionDenied,
     SubjectOutOfScope,
     VersionConflict,
 )
+from domain.fees.service import Fees
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
+from domain.points import Points
 from domain.privacy import ErasureState, SubjectKeys, seal, unseal
 from domain.providers.attribution import order_provider
 from domain.providers.service import Providers
@@ -155,6 +159,10 @@ class Cases(StepCommands, Application[UUID]):
             if outcome_seconds is None else outcome_seconds
         )
         self.directory = Directory(self, self.keys, self.clock.now)
+        # Participation points (积分制): participants and ledgers in the same store.
+        self.points = Points(self, self.keys, self.clock.now, self.env)
+        # Fee periods (收费期): their own streams in the same store (domain/fees, ADR 0110).
+        self.fees = Fees(self, self.clock.now)
         self.providers = Providers(self, self.clock.now)
         if group_commit is None:
             group_commit = self.env.get("GROUP_COMMIT", "n").strip().lower() in _YES
@@ -365,6 +373,12 @@ class Cases(StepCommands, Application[UUID]):
             return bool(grids) and all(
                 self.directory.within([("grid", g)], actor) for g in grids
             )
+        if kind == "participant":  # participation points: the participant's compound
+            try:
+                participant = self.points.get(UUID(rest), actor)
+            except (ValueError, DomainError):
+                return False
+            return actor.covers(participant.compound_id, participant.community_id)
         if kind == "resident" and resident_scope is not None:
             return self.directory.within(resident_scope, actor)
         return False
@@ -571,6 +585,13 @@ class Cases(StepCommands, Application[UUID]):
         return self.commands.record_once(
             processing_event, super()._record, self._position, self.outcome_seconds
         )
+
+    def commit_stream(
+        self, aggregate: Aggregate, *, command: Command | None, kind: str
+    ) -> list[Recording[UUID]]:
+        """Save the new events of a stream other than a case (a fee period) atomically
+        with the command's row, exactly once, as ``_commit`` saves a case's."""
+        return self._commit(aggregate, command=command, kind=kind)  # type: ignore[arg-type]
 
     def _position(self, case_id: UUID, version: int) -> int | None:
         return self.positions(case_id).get(version)

@@ -38,6 +38,22 @@ class Channel(StrEnum):
     GRID_PATROL = "grid_patrol"  # 网格巡查
     SNAPSHOT = "snapshot"  # 随手拍
     API = "api"
+    # Patrols and visits (两巡两访, practices.md "Joint meetings and patrols"; ADR 0113).
+    PROPERTY_PATROL = "property_patrol"  # 物业巡查
+    HOUSEHOLD_VISIT = "household_visit"  # 入户走访
+
+
+class Party(StrEnum):
+    """A party present at a joint meeting (联席会议, "1+N"; practices.md)."""
+
+    COMMUNITY = "community"  # 社区
+    PARTY_BRANCH = "party_branch"  # 党支部
+    OWNERS_COMMITTEE = "owners_committee"  # 业委会
+    PROPERTY_COMPANY = "property_company"  # 物业公司
+    POLICE = "police"  # 派出所, 社区民警
+    HOUSING_OFFICE = "housing_office"  # 房管部门
+    CO_BUILDING_UNIT = "co_building_unit"  # 共建单位
+    RESIDENTS_REPRESENTATIVE = "residents_representative"  # 居民代表
 
 
 class Kind(StrEnum):
@@ -49,7 +65,9 @@ class Kind(StrEnum):
     UUID = "uuid"
     TEXTS = "texts"  # a list of short texts
     VOTES = "votes"  # {"for": int, "against": int, "abstain": int}
+    CHOICES = "choices"  # a list of values from ``choices``, each at most once
     CONTACT = "contact"  # {"name": str, "phone": str}: personal data, stored encrypted
+    UUIDS = "uuids"  # a list of UUIDs (participation points: attendee_ids)
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,12 @@ def integer(
     """An integer in ``[minimum, maximum]``: every integer field has its range (domain.md,
     "Ranges"), always within ±(2^53−1)."""
     return Field(Kind.INT, description, required=required, minimum=minimum, maximum=maximum)
+
+
+def choices(description: str, values: tuple[str, ...], *, required: bool = False) -> Field:
+    """A list of distinct values from ``values`` (the joint meeting's parties)."""
+    return Field(Kind.CHOICES, description, required=required, choices=values,
+                 max_items=len(values))
 
 
 def texts(description: str, *, required: bool = False) -> Field:
@@ -186,6 +210,14 @@ CATALOGUE: dict[str, dict[str, Field]] = {
         "resolution_text": text(
             "The resolution as agreed (协商决议)", required=False, max_length=LONG
         ),
+        # Participation points (practices.md): optional, so today's clients keep working.
+        "attendee_ids": Field(
+            Kind.UUIDS,
+            "Participant ids of attendees who earn points for attending (积分制)",
+            required=False, max_items=500,
+        ),
+        # Joint meetings (联席会议): optional, so clients of the earlier contract keep working.
+        "parties": choices("The parties present (联席会议 1+N), each once", _choices(Party)),
     },
     "DecisionPublished": {
         "channels": texts("Where it is published: notice board, WeChat group", required=True),
@@ -362,6 +394,22 @@ def _check_value(name: str, spec: Field, value: object, errors: dict[str, str]) 
         return items if all(item is not None for item in items) else None
     if spec.kind is Kind.VOTES:
         return _check_object(name, value, _VOTE_FIELDS, errors)
+    if spec.kind is Kind.UUIDS:  # participation points (attendee_ids)
+        if not isinstance(value, list) or len(value) > spec.max_items:
+            errors[name] = f"must be a list of at most {spec.max_items} UUIDs"
+            return None
+        try:
+            return list(dict.fromkeys(str(UUID(str(item))) for item in value))
+        except ValueError:
+            errors[name] = "must be a list of UUIDs"
+            return None
+    if spec.kind is Kind.CHOICES:
+        if (not isinstance(value, list) or len(value) > spec.max_items
+                or any(item not in spec.choices for item in value)
+                or len(set(value)) != len(value)):
+            errors[name] = "must be a list of distinct values from " + ", ".join(spec.choices)
+            return None
+        return [str(item) for item in value]
     return _check_object(name, value, _CONTACT_FIELDS, errors)
 
 

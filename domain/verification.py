@@ -46,19 +46,25 @@ import orjson
 
 from domain.catalogue import CATALOGUE, canonical_time
 from domain.chain import GENESIS, canonical_bytes
+from domain.fee_topics import FEE_TOPICS
+from domain.points.topics import PARTICIPANT_TOPICS
 from domain.providers.topics import PROVIDER_TOPICS
 from domain.unit_topics import UNIT_TOPICS
 
 CASE_TOPIC = "yishi:Case"
 _EVENT_TOPICS = {f"{CASE_TOPIC}.{name}": name for name in CATALOGUE}
-# The directory's streams carry the same envelope and chain (docs/adr/0071-directory.md).
+# Every other stream carries the same envelope and chain (domain/stream.py): the directory
+# (docs/adr/0071), the participants' ledgers (docs/adr/0101) and fee periods (docs/adr/0110).
 _EVENT_TOPICS.update(UNIT_TOPICS)
+_EVENT_TOPICS.update(PARTICIPANT_TOPICS)
+_EVENT_TOPICS.update(FEE_TOPICS)
 # And so do the providers' streams (docs/adr/0090-provider-stream.md).
 _EVENT_TOPICS.update(PROVIDER_TOPICS)
-_PROVIDER_PREFIX = "yishi:Provider."
 #: The stream topic each event topic belongs to (checked on a stream's first event).
 _ORIGINATORS = {topic: topic.split(".", 1)[0] for topic in _EVENT_TOPICS}
-_UNIT_PREFIX = "yishi:Unit."
+#: The kind of stream (``ChainReport.stream``) of each aggregate topic that is not a case.
+STREAM_KINDS = {"yishi:Unit": "unit", "yishi:Participant": "participant",
+                "yishi:FeePeriod": "fee", "yishi:Provider": "provider"}
 _ENVELOPE = ("actor_id", "actor_role", "step_before", "step_after", "data", "prev_hash", "hash")
 _KEYS = ("timestamp", *_ENVELOPE)
 _CREATED_KEYS = ("timestamp", "originator_topic", *_ENVELOPE)
@@ -78,7 +84,8 @@ class ChainReport:
     valid: bool
     broken_at: int | None = None
     reason: str | None = None
-    #: "case", "unit" for a stream of the directory, or "provider".
+    #: "case", or the kind of another stream (``STREAM_KINDS``): "unit" for the directory,
+    #: "participant" for a points ledger, "fee" for a fee period, "provider" for a provider.
     stream: str = "case"
 
 
@@ -97,19 +104,16 @@ class ChainWalker:
         # case -> (events checked, last hash, the id as text for the canonical bytes, the id)
         self._heads: dict[int, tuple[int, str, str, UUID]] = {}
         self._broken: dict[int, ChainReport] = {}
-        #: The streams that are the directory's units (by the topic of their events).
-        self._units: set[int] = set()
-        #: The streams that are providers' (by the topic of their events).
-        self._providers: set[int] = set()
+        #: The kind of each stream that is not a case (by the topic of its first event).
+        self._kinds: dict[int, str] = {}
 
     def feed(self, case_id: UUID, version: int, topic: str, state: bytes) -> None:
         key = case_id.int
         head = self._heads.get(key)
-        if head is None and topic.startswith(_UNIT_PREFIX):
-            self._units.add(key)
-        elif head is None and topic.startswith(_PROVIDER_PREFIX):
-            self._providers.add(key)
         if head is None:
+            kind = STREAM_KINDS.get(topic.split(".", 1)[0])
+            if kind is not None:
+                self._kinds[key] = kind
             if key in self._broken:
                 return
             head = (0, GENESIS, str(case_id), case_id)
@@ -141,9 +145,7 @@ class ChainWalker:
         return ChainReport(case_id, count, head, True, stream=self._stream(key))
 
     def _stream(self, key: int) -> str:
-        if key in self._providers:
-            return "provider"
-        return "unit" if key in self._units else "case"
+        return self._kinds.get(key, "case")
 
     def _break(self, case_id: UUID, version: int, count: int, reason: str) -> None:
         self._broken[case_id.int] = ChainReport(case_id, count, None, False, version, reason,

@@ -382,23 +382,65 @@ def closure(
     ]
 
 
-def steps(p: Pool, mask: np.ndarray, as_of_us: int) -> dict[str, Any]:
-    """Backlog, overdue and finished stays per step, and loops, of the cohort."""
+@dataclass(frozen=True)
+class OpenDeadlines:
+    """Per working step, the sorted deadlines of the cohort's open stays that have one:
+    overdue is the one figure that moves with the clock alone, counted from these at any
+    moment (a binary search)."""
+
+    per_step: tuple[np.ndarray, ...]
+
+    def overdue(self, as_of_us: int) -> dict[str, int]:
+        """Per step, the open stays whose deadline is before ``as_of_us``."""
+        return {s: int(np.searchsorted(self.per_step[i], as_of_us, side="left"))
+                for i, s in enumerate(STEPS)}
+
+
+def open_deadlines(p: Pool, mask: np.ndarray) -> OpenDeadlines:
+    """The open stays' deadlines of the cohort, per step (no stay is decoded)."""
+    cases = _kept(p.cases, mask)
+    timed = (cases["open_step"] >= 0) & (cases["has_deadline"] == 1)
+    step_of = cases["open_step"][timed].astype(np.int64)
+    deadline_of = cases["deadline"][timed].astype(np.int64)
+    return OpenDeadlines(tuple(np.sort(deadline_of[step_of == i]) for i in range(len(STEPS))))
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The flow of a cohort: backlog, finished stays and loops, which the cells fix, and the
+    open deadlines overdue is counted from."""
+
+    backlog: dict[str, int]
+    spent: dict[str, Spread]
+    loops: dict[str, int]
+    deadlines: OpenDeadlines
+
+    def overdue(self, as_of_us: int) -> dict[str, int]:
+        return self.deadlines.overdue(as_of_us)
+
+
+def flow(p: Pool, mask: np.ndarray) -> Flow:
+    """Backlog, finished stays, loops and open deadlines per step, of the cohort."""
     cases = _kept(p.cases, mask)
     n_steps = len(STEPS)
     open_ = cases["open_step"] >= 0
     backlog = np.bincount(cases["open_step"][open_].astype(np.int64), minlength=n_steps)
-    late = open_ & (cases["has_deadline"] == 1) & (cases["deadline"] < as_of_us)
-    overdue = np.bincount(cases["open_step"][late].astype(np.int64), minlength=n_steps)
     spent = [spread_of(durations) for durations in p.durations(mask)]
     loops = cases["loops"].astype(np.int64).sum(axis=0) if len(cases) else np.zeros(
         len(LOOP_KINDS), dtype=np.int64)
-    return {
-        "backlog": {s: int(backlog[i]) for i, s in enumerate(STEPS)},
-        "overdue": {s: int(overdue[i]) for i, s in enumerate(STEPS)},
-        "spent": {s: spent[i] for i, s in enumerate(STEPS)},
-        "loops": {k: int(loops[i]) for i, k in enumerate(LOOP_KINDS)},
-    }
+    return Flow(
+        backlog={s: int(backlog[i]) for i, s in enumerate(STEPS)},
+        spent={s: spent[i] for i, s in enumerate(STEPS)},
+        loops={k: int(loops[i]) for i, k in enumerate(LOOP_KINDS)},
+        deadlines=open_deadlines(p, mask),
+    )
+
+
+def steps(p: Pool, mask: np.ndarray, as_of_us: int) -> dict[str, Any]:
+    """Backlog, overdue and finished stays per step, and loops, of the cohort."""
+    found = flow(p, mask)
+    return {"backlog": found.backlog, "overdue": found.overdue(as_of_us),
+            "spent": found.spent, "loops": found.loops}
 
 
 def satisfaction(

@@ -29,6 +29,10 @@ CASE_SORTS = {
     "support_count": "support_count",
     "position": "last_position",
 }
+#: Sort columns that are never NULL (NOT NULL in the case table, projections/store.py): for
+#: them "rows without a value last" is no condition at all, and is not written, so that
+#: PostgreSQL walks the column's index (top-N rows) instead of sorting every row.
+NOT_NULL = frozenset({"reported_at", "updated_at", "support_count", "last_position"})
 
 
 class CursorError(ValueError):
@@ -58,7 +62,8 @@ class Order:
 
     def order_by(self, dialect: str) -> str:
         direction = "DESC" if self.descending else "ASC"
-        return (f" ORDER BY {self.column} IS NULL, {self.column} {direction},"
+        missing_last = "" if self.column in NOT_NULL else f"{self.column} IS NULL, "
+        return (f" ORDER BY {missing_last}{self.column} {direction},"
                 f" {self._id(dialect)} {direction}")
 
     def after(self, dialect: str, value: int | None, case_id: str) -> tuple[str, list[Any]]:
@@ -67,7 +72,8 @@ class Order:
         column, ident = self.column, self._id(dialect)
         if value is None:
             return f"({column} IS NULL AND {ident} {beyond} %s)", [case_id]
-        return (f"({column} IS NULL OR {column} {beyond} %s"
+        missing = "" if column in NOT_NULL else f"{column} IS NULL OR "
+        return (f"({missing}{column} {beyond} %s"
                 f" OR ({column} = %s AND {ident} {beyond} %s))", [value, value, case_id])
 
     def cursor(self, value: int | None, case_id: str) -> str:

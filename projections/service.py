@@ -21,6 +21,8 @@ from psycopg.sql import SQL, Identifier
 
 from domain.application import Cases
 from projections import store
+from projections.follower import FollowerThread
+from projections.points_policy import PointsPolicy
 from projections.providers import ProviderProjection
 from projections.runner import DEFAULT_BATCH, Runner
 from projections.tlog_service import LogStep
@@ -30,7 +32,7 @@ log = logging.getLogger(__name__)
 REPORT_EVERY = 5.0
 
 
-class ProjectionService:
+class ProjectionService(FollowerThread):
     """The read models of one application, kept up to date by a background thread."""
 
     name = "projections"
@@ -38,51 +40,17 @@ class ProjectionService:
     def __init__(
         self, cases: Cases, *, batch_size: int = DEFAULT_BATCH, interval: float = 0.2
     ) -> None:
+        super().__init__(interval=interval)
         self.cases = cases
-        self.interval = interval
         self.runner = Runner(cases, batch_size=batch_size)
         self.providers = ProviderProjection(cases, batch_size=batch_size)  # issue 13
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._progress = threading.Condition()
-        self.last_error: str | None = None
         self._catching_up: tuple[float, int] | None = None  # (since, from position)
         self._reported = 0.0
 
-    def start(self) -> None:
-        """Start following the log in a daemon thread (idempotent)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="yishi-projections", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def poke(self) -> None:
-        """Wake the thread now (after a write in this process), instead of at the interval."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                processed = self._step()
-                self.last_error = None
-                self._report(processed)
-            except Exception as error:  # keep the server up; report it in status()
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.exception("projection batch failed")
-                processed = 0
-            if processed == 0:
-                self._wake.wait(self.interval)
-                self._wake.clear()
+    def stepped(self, processed: int) -> None:
+        self._report(processed)
 
     def _report(self, processed: int) -> None:
         """Log how far a catch-up has come, every few seconds while behind, and once when
@@ -107,7 +75,7 @@ class ProjectionService:
         log.info("projections catching up: position %d of %d, %d behind (%.0f events/s)",
                  position, head, max(head - position, 0), rate)
 
-    def _step(self) -> int:
+    def step(self) -> int:
         with self._lock:
             result = self.runner.run_batch()
             self.providers.run_batch(result.position)
@@ -137,7 +105,7 @@ class ProjectionService:
         return {
             "generation": generation,
             "head": head,
-            "running": self._thread is not None and self._thread.is_alive(),
+            "running": self.running,
             "error": self.last_error,
             "projections": {
                 name: {"position": position, "head": head, "lag": max(head - position, 0)}
@@ -176,6 +144,7 @@ def follow(
     runner = Runner(cases, batch_size=batch_size)
     providers = ProviderProjection(cases, batch_size=batch_size)  # issue 13
     log_step = LogStep(cases)  # the verifiable log follows here too (tlog_service.py)
+    points = PointsPolicy(cases)  # and the points policy (docs/adr/0101)
     listener = _listen(cases)
     try:
         while not should_stop():
@@ -184,7 +153,8 @@ def follow(
                 on_batch(result.events, result.position)
             folded = providers.run_batch(result.position)
             leaves = log_step()
-            if result.events or leaves or folded:
+            awarded = points.run_batch()
+            if result.events or leaves or awarded or folded:
                 continue
             if exit_at_head and result.position >= cases.head_position():
                 return

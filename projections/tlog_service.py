@@ -10,11 +10,11 @@ never regenerated (docs/adr/0050-log-leaf.md).
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from domain.application import Cases
 from projections import tlog_store as ls
+from projections.follower import FollowerThread
 from projections.tlog_signer import LogSettings, LogSigner, SigningStopped, latest_checkpoint
 
 log = logging.getLogger(__name__)
@@ -63,49 +63,22 @@ def log_status(cases: Cases) -> dict[str, Any]:
             "uncovered": state.size - signed}
 
 
-class LogService:
-    """The log's follower in a daemon thread of the server (polls, as the projections do)."""
+class LogService(FollowerThread):
+    """The log's follower in a daemon thread of the server (polls, as the projections do).
+    ``last_error`` also says why signing stopped (a missing key file, ADR 0051)."""
 
     name = "log"
 
     def __init__(self, cases: Cases, *, interval: float = 0.2) -> None:
+        super().__init__(interval=interval)
         self.cases = cases
-        self.interval = interval
-        self.step = LogStep(cases)
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_error: str | None = None
+        self.log_step = LogStep(cases)
 
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="yishi-log", daemon=True)
-        self._thread.start()
+    def step(self) -> int:
+        return self.log_step()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def poke(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                appended = self.step()
-                self.last_error = self.step.signing_error
-            except Exception as error:  # keep the server up; report it in readiness
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.exception("log batch failed")
-                appended = 0
-            if appended == 0:
-                self._wake.wait(self.interval)
-                self._wake.clear()
+    def stepped(self, processed: int) -> None:
+        self.last_error = self.log_step.signing_error
 
     def position(self) -> int:
         return ls.read_state(self.cases.db).position

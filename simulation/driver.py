@@ -45,6 +45,8 @@ from simulation.district import (
     people_of,
     subject_key,
 )
+from simulation.fees import simulate_fees
+from simulation.points import record_year, register_participants
 from simulation.problems import PROBLEMS, Problem
 from simulation.providers import ServiceBook, register_providers
 from simulation.story import Act, Plan, Story, story, working_time
@@ -72,6 +74,11 @@ class Summary:
     examples: dict[str, UUID] = field(default_factory=dict)
     first_report: datetime | None = None
     last_report: datetime | None = None
+    #: Participation points: participants registered, hours and redemptions recorded.
+    participants: int = 0
+    points: dict[str, int] = field(default_factory=dict)
+    #: Fee collection's events (simulation/fees.py), also counted in ``events``.
+    fee_events: int = 0
 
 
 def case_id_of(seed: int, index: int) -> UUID:
@@ -232,7 +239,9 @@ def generate(app: Cases, *, cases: int, seed: int, now: datetime,
     summary = Summary()
     district = build_district(seed)
     register_district(app, district, seed, now)
-    register_providers(app, district, ServiceBook(district, seed, now))
+    register_providers(app, district, ServiceBook(district, seed, now))  # issue 13
+    # Participation points: participants first, so the policy sees links (simulation/points.py).
+    summary.participants = register_participants(app, district, seed, now)
     chunks = [range(first, min(first + chunk, cases)) for first in range(0, cases, chunk)]
     for simulated in _simulated(chunks, seed, now, cases, workers):
         done, (aggregates, keys) = simulated
@@ -241,6 +250,10 @@ def generate(app: Cases, *, cases: int, seed: int, now: datetime,
         app.save(*aggregates)
         if progress:
             progress(done, summary.events)
+    summary.points = record_year(app, build_district(seed), seed, now)  # hours, redemptions
+    # A year of fee collection (simulation/fees.py, docs/adr/0110).
+    summary.fee_events = simulate_fees(app, build_district(seed), seed, now)
+    summary.events += summary.fee_events
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -139,7 +139,9 @@ PROBLEMS: tuple[Problem, ...] = (
 )
 
 CHANNELS = (("wechat", 30), ("grid_patrol", 25), ("walk_in", 14), ("phone", 14),
-            ("snapshot", 14), ("api", 3))
+            ("snapshot", 14), ("api", 3),
+            # 两巡两访 (practices.md): property patrols and household visits.
+            ("property_patrol", 8), ("household_visit", 10))
 REFERRED_TO = ("区住建局", "城管执法中队", "供电公司", "自来水公司", "派出所", "街道综合执法队",
                "区市场监管局", "不动产登记中心")
 VENUES = ("社区议事厅", "小区党群服务站", "物业办公室会议室", "小区广场", "业委会活动室")

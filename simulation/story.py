@@ -20,6 +20,7 @@ from domain.catalogue import canonical_time
 from domain.model import Actor, Role
 from domain.privacy import seal
 from simulation.district import LOCAL, SURNAMES, Compound, People, fake_contact, subject_key
+from simulation.points import attendees_of
 from simulation.problems import (
     CHANNELS,
     COMMENTS,
@@ -100,6 +101,20 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
     return rng.choices([k for k, _ in weighted], [w for _, w in weighted])[0]
 
 
+def joint_parties(plan: Plan, seed: int, problem: Problem) -> list[str]:
+    """The parties at a joint meeting (联席会议 "1+N", practices.md): the community always,
+    the compound's own bodies mostly, police, housing office and co-building units now and
+    then. Drawn from a generator of its own, so the rest of the story is unchanged."""
+    rng = random.Random(f"parties:{seed}:{plan.index}")  # noqa: S311 - simulation
+    chances = {
+        "community": 1.0, "party_branch": 0.6, "owners_committee": 0.8,
+        "property_company": 0.9 if plan.compound.has_property_company else 0.0,
+        "police": 0.8 if problem.category == "security" else 0.08,
+        "housing_office": 0.15, "co_building_unit": 0.1, "residents_representative": 0.7,
+    }
+    return [party for party, chance in chances.items() if rng.random() < chance]
+
+
 def story(  # noqa: PLR0915 - one story, read top to bottom like the eight steps
     plan: Plan, problem: Problem, seed: int, rng: random.Random
 ) -> Story:
@@ -119,9 +134,11 @@ def story(  # noqa: PLR0915 - one story, read top to bottom like the eight steps
     title = f"{c.name}{place}{problem.title}"
     reporter_actor = rng.choice(p.residents)
     sealed = None
-    if channel == "grid_patrol":
+    if channel == "property_patrol" and not c.has_property_company:
+        channel = "grid_patrol"  # no company to patrol with (无物业小区)
+    if channel in ("grid_patrol", "property_patrol"):  # 两巡: logged by the grid worker
         actor = p.grid
-    elif channel in ("walk_in", "phone"):
+    elif channel in ("walk_in", "phone", "household_visit"):  # 入户走访 by community staff
         actor = p.community
         subject = f"report:{plan.case_id}"
         sealed = (subject, fake_contact(rng))
@@ -254,9 +271,12 @@ def story(  # noqa: PLR0915 - one story, read top to bottom like the eight steps
                 outcome = "agreed"
             votes["abstain"] = max(0, attendees - votes["for"] - votes["against"])
             yield record("MeetingHeld", rng.choice(deliberators), attendees=attendees,
-                         votes=votes, outcome=outcome,
+                         votes=votes, outcome=outcome, parties=joint_parties(plan, seed,
+                                                                             problem),
                          resolution_text="按协商方案实施, 费用按约定分摊" if outcome == "agreed"
-                         else None)
+                         else None,
+                         # Participation points: who attended (simulation/points.py).
+                         attendee_ids=attendees_of(seed, c.id, plan.index, failures))
             if outcome == "not_agreed":
                 failures += 1
                 break  # back to pre-consult

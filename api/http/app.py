@@ -21,8 +21,11 @@ from api.http import (
     routes_cases,
     routes_directory,
     routes_events,
+    routes_fees,
     routes_health,
     routes_log,
+    routes_meetings,
+    routes_points,
     routes_projections,
     routes_providers,
 )
@@ -46,6 +49,9 @@ ROUTERS: list[APIRouter] = [
     routes_projections.router,
     routes_log.router,
     routes_directory.router,
+    routes_points.router,  # participation points (积分制)
+    routes_fees.router,  # fee collection (docs/adr/0110)
+    routes_meetings.router,  # joint meetings (docs/adr/0113)
     routes_providers.router,  # issue 13: providers and the red/black list
 ]
 

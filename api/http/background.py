@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from projections.points_policy import PointsPolicyService
 from projections.service import ProjectionService
 from projections.tlog_service import LogService
 
@@ -26,5 +27,6 @@ class Service(Protocol):
 
 def background_services(cases: Cases, settings: Settings) -> list[Service]:
     """The services to run beside the server: the projections and the verifiable log's
-    follower (which signs checkpoints when it has a key), each in a background thread."""
-    return [ProjectionService(cases), LogService(cases)]
+    follower (which signs checkpoints when it has a key), and the points policy (awards
+    that follow case events, docs/adr/0101), each in a background thread."""
+    return [ProjectionService(cases), LogService(cases), PointsPolicyService(cases)]

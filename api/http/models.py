@@ -65,6 +65,11 @@ def _annotation(spec: Spec) -> Any:
         ]
     if spec.kind is Kind.VOTES:
         return Votes
+    if spec.kind is Kind.UUIDS:  # participation points (attendee_ids)
+        return Annotated[list[UUID], Field(max_length=spec.max_items)]
+    if spec.kind is Kind.CHOICES:  # distinct values (the domain checks; ADR 0113)
+        item: Any = Literal[spec.choices]
+        return Annotated[list[item], Field(max_length=spec.max_items)]
     return Contact
 
 

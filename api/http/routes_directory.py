@@ -84,14 +84,23 @@ def list_units(
                      | None, Query()] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
-    """``{"data": [unit...], "count"}``, or with ``format=csv`` the import file's format
-    (practices.md) so a district can round-trip its spreadsheet."""
+    """``{"data": [unit...], "count"}`` (a grid's with its ``team_counts``), or with
+    ``format=csv`` the import file's format (practices.md) so a district can round-trip
+    its spreadsheet."""
     units = [u for u in _visible(cases, actor) if level is None or u.level.value == level]
     if format == "csv":
         return Response(directory_csv(units), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="directory.csv"'})
     data = [unit_out(u, cases.directory) for u in units]
+    for unit, row in zip(units, data, strict=True):  # each grid's team, "1+3+N" (issue 14)
+        if unit.level is Level.GRID:
+            row["team_counts"] = team_counts(unit)
     return JSONResponse({"data": data, "count": len(data)})
+
+
+def team_counts(unit: UnitInfo) -> dict[str, int]:
+    """A grid team's members per role (full_time, part_time, volunteer): "1+3+N"."""
+    return {r.value: sum(1 for m in unit.team if m["role"] == r.value) for r in TeamRole}
 
 
 def directory_csv(units: list[UnitInfo]) -> str:
@@ -126,8 +135,7 @@ def get_unit(
                        if allowed is None or c in allowed]
     if unit.level is Level.GRID:
         out["team"] = directory.team(unit, actor)
-        out["team_counts"] = {r.value: sum(1 for m in unit.team if m["role"] == r.value)
-                              for r in TeamRole}
+        out["team_counts"] = team_counts(unit)
     out["history"] = [
         {"version": e.originator_version, "type": type(e).__name__,
          "recorded_at": e.timestamp.isoformat(), "actor": {"id": e.actor_id, "role": e.actor_role},

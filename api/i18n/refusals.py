@@ -51,6 +51,14 @@ REASONS: dict[str, str] = {
     "only cases of the same compound can be merged": "只有同一小区的案件可以合并",
     "only an admin erases personal data": "只有管理员可以删除个人信息",
     "only an admin manages the directory": "只有管理员可以管理目录",
+    # Participation points (积分制).
+    "community staff record participants and points": "只有社区工作人员可以登记参与者和记录积分",
+    # Fee periods (domain/fees; docs/adr/0110, 0111).
+    "the period is already open": "该收费期已经开账",
+    "open the period first (FeePeriodOpened)": "请先开账(FeePeriodOpened)",
+    "other writers kept changing the period; retry": "该收费期正被同时修改,请重试",
+    "fees are recorded by the community and the compound's provider":
+        "收费由社区和小区的物业服务方记录",
 }
 
 
@@ -66,6 +74,17 @@ PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
      lambda m: f"实施已派给{_role(m['role'])}"),
     (re.compile(r"the publicity period runs until (?P<until>\S+)"),
      lambda m: f"公示期至 {m['until']}"),
+    (re.compile(r"(?P<code>[A-Za-z0-9_-]{1,32}) is outside this credential's scope"),
+     lambda m: f"{m['code']} 不在此凭证的范围内"),
+    # Fee periods (domain/fees/rules.py).
+    (re.compile(r"refunds exceed the households collected \((?P<n>\d+) left\)"),
+     lambda m: f"退费户数超过已收户数(还可退 {m['n']} 户)"),
+    (re.compile(r"refunds exceed the amount collected \((?P<n>\d+) fen left\)"),
+     lambda m: f"退费金额超过已收金额(还可退 {m['n']} 分)"),
+    (re.compile(r"a (?P<role>\w+) records the fees of the compounds it serves"
+                r" \(this compound's provider: (?P<kind>\w+)\)"),
+     lambda m: f"{_role(m['role'])}只记录其服务小区的收费(本小区的服务方:"
+               f"{_role(m['kind']) if m['kind'] != 'none' else '无'})"),
 )
 
 

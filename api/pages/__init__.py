@@ -26,8 +26,10 @@ from api.pages import (
     routes_audit,
     routes_board,
     routes_cases,
+    routes_fees,
     routes_figures,
     routes_login,
+    routes_points,
     routes_providers,
 )
 from api.pages.access import LoginRequired
@@ -35,6 +37,8 @@ from api.pages.render import STATIC, page_language, url_for_lang
 
 ROUTERS = (routes_login.router, routes_figures.router, routes_cases.router,
            routes_audit.router, routes_board.router,
+           routes_points.router,  # participation points (积分制)
+           routes_fees.router,  # fees and joint meetings (issue 14)
            routes_providers.router)  # issue 13: the red/black list (红黑榜)
 
 

@@ -23,6 +23,9 @@ router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 Text = Annotated[str | None, Query(max_length=200)]
 Day = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
+#: The trail counts this many events at most, and then says "more than"
+#: (docs/adr/0084-bounded-counts.md): an exact count reads every matching row.
+COUNTED = 1000
 
 
 def audit_filters(case_id: str | None, actor_id: str | None, role: str | None,
@@ -44,11 +47,13 @@ def audit_page(
 ) -> HTMLResponse:
     cases = cases_of(request)
     filters = audit_filters(case_id, actor_id, role, type, from_, to)
-    result = queries.audit(cases, Scope.of(actor), after=after, limit=100, **filters)
+    result = queries.audit(cases, Scope.of(actor), after=after, limit=100,
+                           count_limit=COUNTED, **filters)
     query = {k: v for k, v in {"case_id": case_id, "actor_id": actor_id, "role": role,
                                "type": type, "from": from_, "to": to}.items() if v}
     return render(request, "audit.html", actor=actor, rows=result["data"],
-                  count=result["count"], next_after=result["next_after"], query=query,
+                  count=result["count"], exact=result["count_exact"],
+                  next_after=result["next_after"], query=query,
                   roles=_values("role"), types=_values("event"))
 
 

@@ -13,12 +13,17 @@ event types only, and the reporter's envelope is never opened.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import get_topic
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -54,20 +59,24 @@ SHOWN_FIELDS: dict[str, tuple[str, ...]] = {
     "ImplementationCompleted": (),
     "ResidentRated": ("satisfaction",),
 }
+#: Their stored topics (explicit since the first day, docs/adr/0002-stored-topics.md): the
+#: board reads and decodes these events only.
+SHOWN_TOPICS = [get_topic(getattr(Case, name)) for name in SHOWN_FIELDS]
 
 
 def events_of(cases: Cases, ids: list[UUID]) -> dict[UUID, list[EventView]]:
-    """The events of several cases, as the projections read them: one query on PostgreSQL
-    decoded by the projections' runner (``projections.runner.decode``, which honours a
-    cipher or compressor), one read per case elsewhere."""
+    """The events of several cases whose fields the board shows (``SHOWN_FIELDS``), as the
+    projections read them: one query on PostgreSQL decoded by the projections' runner
+    (``projections.runner.decode``, which honours a cipher or compressor), one read per
+    case elsewhere."""
     recorder = cases.recorder
     found: dict[UUID, list[EventView]] = {case_id: [] for case_id in ids}
     if isinstance(recorder, PostgresApplicationRecorder) and ids:
         rows = cases.db.execute(
             "SELECT originator_id, originator_version, topic, state FROM"
             f" {cases.db.table(recorder.events_table_name)} WHERE originator_id = ANY(%s)"
-            " ORDER BY originator_id, originator_version",
-            (ids,),
+            " AND topic = ANY(%s) ORDER BY originator_id, originator_version",
+            (ids, SHOWN_TOPICS),
         )
         stored = [SimpleNamespace(id=0, originator_id=row[0], originator_version=int(row[1]),
                                   topic=str(row[2]), state=bytes(row[3])) for row in rows]
@@ -126,30 +135,76 @@ def _section(step: str) -> str:
     return "published" if step == "publish" else "working"
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What a board reads from the projections and the log: fixed by the position."""
+
+    open_rows: list[dict[str, Any]]
+    closed_rows: list[dict[str, Any]]
+    known: bool
+    items: dict[str, dict[str, Any] | None]
+
+
+#: Boards read, per database: by (generation, position, compound), the most recent first.
+BOARDS_KEPT = 64
+_BOARDS: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[int, int, str], _Read]] = (
+    weakref.WeakKeyDictionary())
+_BOARDS_LOCK = threading.Lock()
+
+
+def _read(cases: Cases, compound: str) -> _Read:
+    """The board's reads, remembered by the projections' generation and position: every
+    row and event it shows was recorded by then, so until an event moves the position a
+    board is not read again (the same reasoning as docs/adr/0083-figures-by-position.md)."""
+    key = (*queries.generation_position(cases), compound)
+    with _BOARDS_LOCK:
+        kept = _BOARDS.setdefault(cases.db, OrderedDict())
+        found = kept.get(key)
+        if found is not None:
+            kept.move_to_end(key)
+            return found
+    listed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="open",
+                                step=[*REVIEW_STEPS, "publish", *WORK_STEPS],
+                                sort="deadline", limit=LISTED, count_limit=1)
+    closed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="closed",
+                                resolution=["resolved"], sort="-updated_at", limit=SHOWN,
+                                count_limit=1)
+    shown: dict[str, list[dict[str, Any]]] = {"review": [], "published": [], "working": []}
+    for row in listed["data"]:
+        shown[_section(row["step"])].append(row)
+    candidates = [row for found in shown.values() for row in found[:SHOWN]] + closed["data"]
+    events = events_of(cases, [UUID(row["id"]) for row in candidates])
+    known = listed["count"] + closed["count"] > 0 or bool(
+        queries.list_cases(cases, EVERYTHING, compound=[compound], limit=1,
+                           count_limit=1)["count"])
+    read = _Read(listed["data"], closed["data"], known,
+                 {row["id"]: board_item(row, events[UUID(row["id"])]) for row in candidates})
+    with _BOARDS_LOCK:
+        kept = _BOARDS.setdefault(cases.db, OrderedDict())
+        kept[key] = read
+        while len(kept) > BOARDS_KEPT:
+            kept.popitem(last=False)
+    return read
+
+
 def board_data(cases: Cases, compound: str) -> dict[str, Any]:
     """The four sections of a compound's board, read with list_cases (GET /cases): at most
     ``SHOWN`` items each (the nearest deadlines first; the most recently closed), with the
-    number of cases in each section (up to ``LISTED``)."""
+    number of cases in each section (up to ``LISTED``). Whether the compound has a case at
+    all needs no full count: each list counts one row at most (``count_limit=1``). What is
+    read is remembered by position (``_read``); "resolved recently" is judged at now."""
     now = cases.clock.now()
-    listed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="open",
-                                step=[*REVIEW_STEPS, "publish", *WORK_STEPS],
-                                sort="deadline", limit=LISTED)
+    read = _read(cases, compound)
     rows: dict[str, list[dict[str, Any]]] = {"review": [], "published": [], "working": []}
-    for row in listed["data"]:
+    for row in read.open_rows:
         rows[_section(row["step"])].append(row)
-    closed = queries.list_cases(cases, EVERYTHING, compound=[compound], status="closed",
-                                resolution=["resolved"], sort="-updated_at", limit=SHOWN)
-    rows["resolved"] = [row for row in closed["data"] if row["closed_at"] is not None
+    rows["resolved"] = [row for row in read.closed_rows if row["closed_at"] is not None
                         and now - datetime.fromisoformat(row["closed_at"]) <= RECENT]
     counts = {key: len(found) for key, found in rows.items()}
-    shown = {key: found[:SHOWN] for key, found in rows.items()}
-    events = events_of(cases, [UUID(row["id"]) for found in shown.values() for row in found])
-    sections = {key: [item for item in (board_item(row, events[UUID(row["id"])])
-                                        for row in found) if item is not None]
-                for key, found in shown.items()}
-    known = listed["count"] + closed["count"] > 0 or bool(
-        queries.list_cases(cases, EVERYTHING, compound=[compound], limit=1)["count"])
-    return {"sections": sections, "counts": counts, "known": known, "as_of": now}
+    sections = {key: [item for item in (read.items[row["id"]] for row in found[:SHOWN])
+                      if item is not None]
+                for key, found in rows.items()}
+    return {"sections": sections, "counts": counts, "known": read.known, "as_of": now}
 
 
 @router.get("/{compound}", response_class=HTMLResponse)

@@ -36,6 +36,9 @@ from projections.queries import Scope
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 PAGE_SIZE = 50
+#: The list counts this many rows past the page's first at most, and then says "more than"
+#: (docs/adr/0084-bounded-counts.md): an exact count reads every matching row.
+COUNTED = 1000
 Text = Annotated[str | None, Query(max_length=200)]
 
 
@@ -60,8 +63,9 @@ def case_list(
 ) -> HTMLResponse:
     cases = cases_of(request)
     filters = case_filters(step, status, compound, community, category, channel, overdue, text)
-    result = queries.list_cases(cases, Scope.of(actor), limit=PAGE_SIZE,
-                                offset=(page - 1) * PAGE_SIZE, **filters)
+    offset = (page - 1) * PAGE_SIZE
+    result = queries.list_cases(cases, Scope.of(actor), limit=PAGE_SIZE, offset=offset,
+                                count_limit=offset + COUNTED, **filters)
     rows = result["data"]
     names = unit_names(request, [r["compound_id"] for r in rows]
                        + [r["community_id"] for r in rows])
@@ -71,7 +75,8 @@ def case_list(
              if v}
     return render(
         request, "cases.html", actor=actor, rows=rows, names=names, count=result["count"],
-        page=page, pages=max(1, -(-result["count"] // PAGE_SIZE)), query=query,
+        exact=result["count_exact"], page=page, pages=max(1, -(-result["count"] // PAGE_SIZE)),
+        query=query,
         first=(page - 1) * PAGE_SIZE + 1 if rows else 0, last=(page - 1) * PAGE_SIZE + len(rows),
         steps=[s.value for s in Step], categories=_values("category"),
         channels=_values("channel"),

@@ -95,7 +95,8 @@ def overview_data(cases: Any, scope: Scope, month: str, lang: Lang) -> dict[str,
 
     Three reads: closure and satisfaction grouped by report month over the 13 months that
     end with this one (each month's group is the cohort ``from``/``to`` of that month
-    selects: the same cases, at the same moment), and the flow for the overdue count.
+    selects: the same cases, at the same moment), and overdue now (``queries.overdue``: the
+    ``overdue`` of ``/stats/steps``, without the time in each step, which is not shown here).
     """
     start, end = formats.month_bounds(month)
     first = formats.shift_month(start, -12)
@@ -125,8 +126,7 @@ def overview_data(cases: Any, scope: Scope, month: str, lang: Lang) -> dict[str,
         "numerator": now_n["satisfied"], "denominator": now_n["ratings"],
         "change": formats.change(sat_rate, prev_s.get("satisfaction_rate")),
     })
-    flow = queries.steps(cases, scope)
-    overdue = sum(int(step["overdue"]) for step in flow["steps"])
+    overdue = sum(queries.overdue(cases, scope)["overdue"].values())
     cards.append({"key": "overdue", "rate": None, "value": str(overdue), "numerator": None,
                   "denominator": None, "change": None})
     months = [formats.month_of(formats.shift_month(first, i)) for i in range(1, 13)]

@@ -115,7 +115,8 @@ def test_another_communitys_cases_and_names_never_appear(page: Page, site: Site)
     others = {code: name for code, name in site.names.items()
               if not code.startswith(HOME) and "社区" in name}
     for path in ("/dashboard", "/dashboard/rankings?month=2026-10", "/dashboard/flow",
-                 "/dashboard/cases", "/dashboard/audit"):
+                 "/dashboard/cases", "/dashboard/audit", "/dashboard/fees?year=2026",
+                 "/dashboard/meetings?month=2026-10"):
         page.goto(site.url + path)
         html = page.content()
         for code, name in others.items():

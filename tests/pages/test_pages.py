@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from api.pages import routes_audit, routes_cases
 from api.pages.formats import china_time
 from tests.pages.conftest import HOME, Site, login, shot
 
@@ -21,11 +22,14 @@ PAGES = {
     "flow": "/dashboard/flow",
     "cases": "/dashboard/cases",
     "audit": "/dashboard/audit",
+    "fees": "/dashboard/fees?year=2026",
+    "meetings": "/dashboard/meetings?month=2026-10",
 }
 TITLES = {"zh": {"overview": "总览", "rankings": "排名", "flow": "流程", "cases": "案件",
-                 "audit": "审计轨迹", "case": "八步进程"},
+                 "audit": "审计轨迹", "case": "八步进程", "fees": "收取率", "meetings": "联席会议"},
           "en": {"overview": "Overview", "rankings": "Rankings", "flow": "Flow through the steps",
-                 "cases": "Cases", "audit": "Audit trail", "case": "The eight steps"}}
+                 "cases": "Cases", "audit": "Audit trail", "case": "The eight steps",
+                 "fees": "Fee collection", "meetings": "Joint meetings"}}
 
 
 def api(site: Site, role: str, path: str, **params: Any) -> Any:
@@ -176,3 +180,29 @@ def test_filtering_the_case_list_swaps_the_results_in_place(page: Page, site: Si
     listed = api(site, "community", "/cases", status="closed", limit=50)
     shown = page.locator("tr[data-case]").evaluate_all("rs => rs.map(r => r.dataset.case)")
     assert shown == [row["id"] for row in listed["data"]]
+
+
+def test_past_their_bound_the_list_and_the_trail_say_more_than(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The case list and the audit trail count no further than a bound (1,000 past the
+    page's first row; docs/adr/0084-bounded-counts.md), then say "more than"."""
+    with httpx.Client(base_url=site.url, timeout=30) as client:
+        login = client.post("/dashboard/login", data={"token": site.tokens["auditor"].token,
+                                                      "next": "/dashboard"})
+        assert login.status_code == 303
+        exact = client.get("/dashboard/cases", params={"lang": "en"}).text
+        total = api(site, "auditor", "/cases", limit=1)["count"]
+        assert total > 110
+        assert f"{total} cases; 1–50 shown." in exact
+        assert f"1 / {-(-total // 50)}</span>" in exact
+        monkeypatch.setattr(routes_cases, "COUNTED", 60)
+        monkeypatch.setattr(routes_audit, "COUNTED", 60)
+        more = client.get("/dashboard/cases", params={"lang": "en"}).text
+        assert "More than 60 cases; 1–50 shown." in more
+        assert "1 / 2+</span>" in more
+        assert 'rel="next"' in more
+        second = client.get("/dashboard/cases", params={"lang": "en", "page": 2}).text
+        assert "More than 110 cases; 51–100 shown." in second
+        trail = client.get("/dashboard/audit").text
+        assert "逾 60 条事件记录" in trail
