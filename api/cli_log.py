@@ -112,7 +112,7 @@ def run_status(args: argparse.Namespace) -> int:
     out.write(f"key file      {path or '- (set YISHI_LOG_KEY_FILE)'}\n")
     out.write(f"log size      {status['size']} leaves (position {status['position']},"
               f" {status['lag']} event(s) behind the head)\n")
-    last = latest_checkpoint(cases.db)
+    last = latest_checkpoint(cases.db) if ls.has_tables(cases.db) else None
     out.write(f"checkpoint    size {status['checkpoint_size']}\n")
     out.write(f"not covered   {status['uncovered']} leaves + {status['lag']} events\n")
     if last:

@@ -14,6 +14,8 @@ from eventsourcing.persistence import PersistenceError
 
 from api.cli import CommandError, open_store
 from projections import store
+from projections.points_policy import NAME as POLICY_NAME
+from projections.points_policy import policy_status
 from projections.service import ProjectionService, follow, rebuild
 from projections.tlog_service import log_status
 
@@ -115,6 +117,7 @@ def run_status(args: argparse.Namespace) -> int:
                 name: {"position": 0, "lag": head} for name in store.PROJECTIONS}}
             tlog = {"position": 0, "size": 0, "checkpoint_size": 0, "uncovered": 0,
                     "lag": head}
+        points = policy_status(cases, status["head"])
     except Exception as error:
         if _is_database_error(error):
             raise _database_error(error) from None
@@ -128,4 +131,6 @@ def run_status(args: argparse.Namespace) -> int:
     out.write(f"{'log':<8} position {tlog['position']:>10}  (size {tlog['size']},"
               f" checkpoint {tlog['checkpoint_size']}, {tlog['uncovered']} not yet covered;"
               f" never rebuilt)  lag {tlog['lag']:>8}\n")
+    out.write(f"{POLICY_NAME:<8} position {points['position']:>10}  (the points policy:"
+              f" awards, never rebuilt)  lag {points['lag']:>8}\n")
     return 0

@@ -238,6 +238,10 @@ class Cases(StepCommands, Application[UUID]):
                 if event_type == "ImplementationAssigned":
                     data = self._stamped(case, data, now)
                 case.record(event_type, data, actor, now, self._order_provider(case, actor))
+            if event_type == "MeetingHeld":  # participation points: attendees of its compound
+                held = case.pending_events[-1]
+                assert isinstance(held, Case.Event)
+                self.points.check_attendees(case.compound_id, held.data)
             try:
                 return self._save(case, command, "event")
             except KeyTaken:

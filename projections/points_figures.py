@@ -16,9 +16,9 @@ from typing import Any
 
 from domain.application import Cases
 from domain.model import Actor
+from domain.participant_topics import PARTICIPANT_TOPICS
 from domain.points.ledger import Participant
 from domain.points.masking import mask_name
-from domain.points.topics import PARTICIPANT_TOPICS
 from domain.privacy import unseal
 
 LOCAL = timezone(timedelta(hours=8), "CST")

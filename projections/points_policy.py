@@ -31,9 +31,9 @@ from uuid import UUID
 
 from domain.application import Cases
 from domain.case import Case
+from domain.participant_topics import PARTICIPANT_TOPICS
 from domain.points.ledger import Participant
 from domain.points.rules import POLICY_EVENT_TYPES, CaseEvent, awards_for
-from domain.points.topics import PARTICIPANT_TOPICS
 from projections.follower import FollowerThread
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,13 @@ def ensure_table(cases: Cases) -> None:
     if not rows:
         db.execute(f"INSERT INTO {db.table(TABLE)} (name, position) VALUES (%s, 0)"
                    " ON CONFLICT (name) DO NOTHING", (NAME,))
+
+
+def policy_status(cases: Cases, head: int) -> dict[str, int]:
+    """``{"position", "lag"}`` of the points policy as tracked in the database (0 and the
+    head when it never ran); creates nothing (``projections status`` is read-only)."""
+    position = read_position(cases) if cases.db.has_table(TABLE) else 0
+    return {"position": position, "lag": max(head - position, 0)}
 
 
 def read_position(cases: Cases) -> int:

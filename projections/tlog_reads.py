@@ -16,7 +16,7 @@ import orjson
 
 from domain.application import Cases
 from domain.errors import CaseNotFound
-from domain.storage import Cursor
+from domain.storage import Cursor, Database
 from domain.tlog import tiles as tl
 from domain.tlog.bundle import FORMAT, state_field
 from domain.tlog.note import b64
@@ -64,44 +64,68 @@ def _hash_source(cases: Cases, ranges: list[tuple[int, int]], cur: Cursor | None
     return _combiner(ls.load_hashes(cases.db, nodes, cur))
 
 
-def _event_positions(cases: Cases, case_id: UUID, cur: Cursor) -> list[tuple[int, int]]:
-    """``(version, position)`` of every event of a stream, by version (one query)."""
+#: What a case's proofs start from: ``(version, position)`` by version, the leaf index of
+#: each position that has a leaf, the latest checkpoint's size (0 if none) and note.
+_Start = tuple[list[tuple[int, int]], dict[int, int], int, str | None]
+
+
+def _case_start(cases: Cases, case_id: UUID, cur: Cursor) -> _Start:
+    """The case's events with the latest checkpoint (one statement where the events are in
+    SQL), then their leaves (one statement). The leaves are not joined in the first: with
+    stale statistics PostgreSQL plans that join as a scan of every leaf."""
     recorder = cases.recorder
     table = getattr(recorder, "events_table_name", None)
     if table is None:  # the in-memory store
-        return sorted(cases.positions(case_id).items())
-    if cases.db.dialect == "postgres":
-        sql = (f"SELECT originator_version, notification_id FROM {cases.db.table(table)}"
-               " WHERE originator_id = %s ORDER BY originator_version")
-        params: tuple[Any, ...] = (case_id,)
+        events = sorted(cases.positions(case_id).items())
+        return (events, *_leaves_and_checkpoint(cases, [p for _v, p in events], cur))
+    db = cases.db
+    ident: UUID | str
+    if db.dialect == "postgres":
+        source, key, ident = db.table(table), "notification_id", case_id
     else:
-        sql = (f'SELECT originator_version, rowid FROM "{table}" WHERE originator_id = %s'
-               " ORDER BY originator_version")
-        params = (case_id.hex,)
-    return [(int(v), int(p)) for v, p in cur.execute(sql, params).fetchall()]
+        source, key, ident = f'"{table}"', "rowid", case_id.hex
+    rows = cur.execute(
+        f"SELECT e.originator_version, e.{key}, c.size, c.note FROM {source} e"
+        f" LEFT JOIN (SELECT size, note FROM {ls.table(db, 'checkpoints')}"
+        " ORDER BY size DESC LIMIT 1) c ON 1 = 1"
+        " WHERE e.originator_id = %s ORDER BY e.originator_version", (ident,)).fetchall()
+    events = [(int(v), int(p)) for v, p, _s, _n in rows]
+    size, note = (int(rows[0][2]), str(rows[0][3])) if rows and rows[0][2] is not None else (
+        0, None)
+    return events, ls.leaf_indexes(db, [p for _v, p in events], cur), size, note
+
+
+def _leaves_and_checkpoint(cases: Cases, positions: list[int], cur: Cursor
+                           ) -> tuple[dict[int, int], int, str | None]:
+    rows = cur.execute(f"SELECT size, note FROM {ls.table(cases.db, 'checkpoints')}"
+                       " ORDER BY size DESC LIMIT 1").fetchall()
+    size, note = (int(rows[0][0]), str(rows[0][1])) if rows else (0, None)
+    return ls.leaf_indexes(cases.db, positions, cur), size, note
 
 
 def case_proofs(cases: Cases, case_id: UUID) -> dict[str, Any]:
     """``{"checkpoint", "events": [{"version", "position", "leaf_index", "leaf",
-    "covered", "inclusion", "tlog_proof"}]}`` for GET /cases/{id}/proof: one transaction,
-    five statements (events, leaves, checkpoint, tiles, entries)."""
+    "covered", "inclusion", "tlog_proof"}]}`` for GET /cases/{id}/proof: three statements
+    (the events and the checkpoint; their leaves; the tiles and entry bundles the proofs
+    need), without a transaction: what the checkpoint covers is never rewritten
+    (tiles and entries only grow). CaseNotFound if the stream has no event."""
     ls.ensure_tables(cases.db)
-    with cases.db.transaction() as cur:
-        events = _event_positions(cases, case_id, cur)
-        if not events:
+    with cases.db.reading() as cur:
+        start = _case_start(cases, case_id, cur)
+        if not start[0]:
             raise CaseNotFound(case_id)
-        return _proofs(cases, events, cur)
+        return _proofs(start, cur, cases.db)
 
 
-def _proofs(cases: Cases, events: list[tuple[int, int]], cur: Cursor) -> dict[str, Any]:
-    rows = cur.execute(f"SELECT size, note FROM {ls.table(cases.db, 'checkpoints')}"
-                       " ORDER BY size DESC LIMIT 1").fetchall()
-    size, note = (int(rows[0][0]), str(rows[0][1])) if rows else (0, None)
-    indexes = ls.leaf_indexes(cases.db, [p for _v, p in events], cur)
+def _proofs(start: _Start, cur: Cursor, db: Database) -> dict[str, Any]:
+    events, indexes, size, note = start
     covered = {p: indexes[p] for _v, p in events if indexes.get(p, size) < size}
     ranges = {p: inclusion_ranges(i, size) for p, i in covered.items()}
-    combine = _hash_source(cases, [r for rs in ranges.values() for r in rs], cur)
-    texts = _leaf_texts(cases, list(indexes.values()), cur)
+    nodes = {n for r in {r for rs in ranges.values() for r in rs} for n in range_nodes(*r)}
+    hashes, texts = _proof_material(db, nodes, list(indexes.values()), cur)
+    combine = _combiner(hashes)
+    # The events of a case share the upper parts of their paths: each range once.
+    done: dict[tuple[int, int], tuple[bytes, str]] = {}
     out = []
     for version, position in events:
         index = indexes.get(position)
@@ -111,10 +135,14 @@ def _proofs(cases: Cases, events: list[tuple[int, int]], cur: Cursor) -> dict[st
             "tlog_proof": None,
         }
         if index is not None:
-            entry["leaf"] = texts[index]
+            entry["leaf"] = texts[index].decode("ascii")
         if position in covered:
-            proof = [combine(lo, hi) for lo, hi in ranges[position]]
-            entry["inclusion"] = [b64(h) for h in proof]
+            for key in ranges[position]:
+                if key not in done:
+                    digest = combine(*key)
+                    done[key] = (digest, b64(digest))
+            proof = [done[key][0] for key in ranges[position]]
+            entry["inclusion"] = [done[key][1] for key in ranges[position]]
             assert note is not None
             entry["tlog_proof"] = format_proof(index or 0, proof, note,
                                                extra=str(position).encode())
@@ -122,21 +150,56 @@ def _proofs(cases: Cases, events: list[tuple[int, int]], cur: Cursor) -> dict[st
     return {"checkpoint": note, "events": out}
 
 
-def _leaf_texts(cases: Cases, indexes: list[int], cur: Cursor) -> dict[int, str]:
-    """The leaf data of these leaves, reading each entry bundle they are in once."""
-    wanted = sorted({i >> tl.TILE_HEIGHT for i in indexes})
-    if not wanted:
-        return {}
-    marks = ",".join(["%s"] * len(wanted))
-    rows = cur.execute(f"SELECT idx, data FROM {ls.table(cases.db, 'entries')}"
-                       f" WHERE idx IN ({marks})", wanted).fetchall()
-    bundles = {int(idx): tl.decode_entries(bytes(data)) for idx, data in rows}
-    texts = {}
+def _proof_material(db: Database, nodes: set[Node], indexes: list[int], cur: Cursor
+                    ) -> tuple[dict[Node, bytes], dict[int, bytes]]:
+    """The hashes of these complete subtrees and the leaf data of these leaves, from the
+    tiles and entry bundles they are in: one statement (for up to 200 tiles)."""
+    wanted = {node: tl.tile_of(node) for node in nodes}
+    keys = sorted({(k, idx) for k, idx, _f, _c in wanted.values()})
+    bundles = sorted({i >> tl.TILE_HEIGHT for i in indexes})
+    hashes = None
+    if len(keys) > 200:  # a very long list of proofs: the tiles in chunks, then the bundles
+        hashes = ls.load_hashes(db, nodes, cur)
+        keys = []
+    parts: list[str] = []
+    params: list[int] = []
+    if keys:
+        parts.append(f"SELECT 0, level, idx, data FROM {ls.table(db, 'tiles')}"
+                     f" WHERE {ls.tiles_where(keys)}")
+        params += [v for key in keys for v in key]
+    if bundles:
+        parts.append(f"SELECT 1, 0, idx, data FROM {ls.table(db, 'entries')}"
+                     f" WHERE idx IN ({','.join(['%s'] * len(bundles))})")
+        params += bundles
+    tiles: dict[tuple[int, int], bytes] = {}
+    entries: dict[int, bytes] = {}
+    if parts:
+        for kind, level, idx, data in cur.execute(" UNION ALL ".join(parts), params
+                                                  ).fetchall():
+            if kind:
+                entries[int(idx)] = bytes(data)
+            else:
+                tiles[(int(level), int(idx))] = bytes(data)
+    if hashes is None:
+        hashes = ls.hashes_from_tiles(wanted, tiles)
+    return hashes, _leaf_data(entries, indexes)
+
+
+def _leaf_data(entries: dict[int, bytes], indexes: list[int]) -> dict[int, bytes]:
+    """The leaf data of these leaves from their entry bundles (each read only as far as
+    its last wanted entry); LogError if a bundle is missing or too short."""
+    wanted: dict[int, list[int]] = {}
     for index in indexes:
-        bundle = bundles.get(index >> tl.TILE_HEIGHT)
-        if bundle is None or len(bundle) <= index & (tl.TILE_WIDTH - 1):
-            raise ls.LogError(f"the log's entry bundle for leaf {index} is missing")
-        texts[index] = bundle[index & (tl.TILE_WIDTH - 1)].decode("ascii")
+        wanted.setdefault(index >> tl.TILE_HEIGHT, []).append(index & (tl.TILE_WIDTH - 1))
+    texts = {}
+    for idx, offsets in wanted.items():
+        bundle = entries.get(idx)
+        found = tl.decode_entries(bundle, max(offsets) + 1) if bundle is not None else []
+        for offset in offsets:
+            if offset >= len(found):
+                raise ls.LogError(f"the log's entry bundle for leaf"
+                                  f" {(idx << tl.TILE_HEIGHT) + offset} is missing")
+            texts[(idx << tl.TILE_HEIGHT) + offset] = found[offset]
     return texts
 
 
@@ -188,7 +251,9 @@ def case_bundle(cases: Cases, case_id: UUID, since: int | None = None) -> dict[s
     events = stream_events(cases, case_id)
     ls.ensure_tables(cases.db)
     with cases.db.transaction() as cur:
-        proofs = _proofs(cases, [(e.version, e.position) for e in events], cur)
+        pairs = [(e.version, e.position) for e in events]
+        start = (pairs, *_leaves_and_checkpoint(cases, [p for _v, p in pairs], cur))
+        proofs = _proofs(start, cur, cases.db)
     bundle: dict[str, Any] = {
         "format": FORMAT, "kind": "case", "stream_id": str(case_id),
         "checkpoint": proofs["checkpoint"],

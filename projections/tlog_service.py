@@ -53,9 +53,11 @@ def log_status(cases: Cases) -> dict[str, Any]:
     """The log's size, position, lag behind the head, the latest checkpoint and what it
     does not cover yet."""
     db = cases.db
-    ls.ensure_tables(db)
-    state = ls.read_state(db)
     head = cases.head_position()
+    if not ls.has_tables(db):  # never built here: report it, create nothing (a read)
+        return {"size": 0, "position": 0, "head": head, "lag": head, "checkpoint_size": 0,
+                "uncovered": 0}
+    state = ls.read_state(db)
     last = latest_checkpoint(db)
     signed = last[0] if last else 0
     return {"size": state.size, "position": state.position, "head": head,

@@ -37,17 +37,15 @@ from domain.application import Cases
 from domain.storage import Cursor, Database
 from domain.tlog import tiles as tl
 from domain.tlog.leaf import HASH_TAIL, hash_from_tail, leaf_data
-from domain.tlog.tree import Node, leaf_hash, nodes_for, range_nodes, tree_root
+from domain.tlog.tree import Node, nodes_for, range_nodes, tree_root
+from projections.tlog_batch import Batch, Edge, fold, prepare, right_edge
+from projections.tlog_batch import LogError as LogError  # noqa: PLC0414 (ls.LogError)
 
 DEFAULT_BATCH = 5000
 #: Seconds to sleep inside each batch's transaction before it commits (tests of crashes).
 SLOWDOWN_ENV = "YISHI_LOG_SLOWDOWN"
 _TAIL = HASH_TAIL
 _HEX64 = re.compile(rb"[0-9a-f]{64}")
-
-
-class LogError(Exception):
-    """The log cannot go on (an event without a chain hash, tables that disagree)."""
 
 
 def _bin(db: Database) -> str:
@@ -161,7 +159,9 @@ def read_events(cases: Cases, after: int, limit: int) -> list[EventRef]:
     table_name = getattr(recorder, "events_table_name", "")
     rows: list[tuple[Any, ...]]
     if isinstance(datastore, PostgresDatastore):
-        sql = (f"SELECT notification_id, originator_id, originator_version,"
+        # The id as text: PostgreSQL writes the canonical form, and no UUID object is built
+        # per row (``_canonical_id`` converts each stream once).
+        sql = (f"SELECT notification_id, originator_id::text, originator_version,"
                f" substring(state from greatest(octet_length(state) - {_TAIL - 1}, 1))"
                f' FROM "{datastore.schema}"."{table_name}"'
                " WHERE notification_id > %s ORDER BY notification_id LIMIT %s")
@@ -216,102 +216,51 @@ def _sqlite_full_states(datastore: Any, table_name: str, positions: list[int]) -
 # Writing a batch -----------------------------------------------------------------------
 
 
-def _right_edge(size: int) -> tuple[list[tuple[int, int]], int | None]:
-    """The partial hash tiles ``(level, idx)`` of a tree of ``size`` leaves, and the
-    partial entry bundle's index (None when the last bundle is full)."""
-    partial = []
-    level = 0
-    count = size
-    while count:
-        if count % tl.TILE_WIDTH:
-            partial.append((level, count >> tl.TILE_HEIGHT))
-        count >>= tl.TILE_HEIGHT
-        level += 1
-    return partial, (size >> tl.TILE_HEIGHT if size % tl.TILE_WIDTH else None)
-
-
-def append_leaves(db: Database, cur: Cursor, size: int, events: Sequence[EventRef]) -> int:
-    """Append one leaf per event to a tree of ``size`` leaves; the new size."""
-    partial, partial_bundle = _right_edge(size)
-    tiles: dict[tuple[int, int], bytearray] = {}
+def read_edge(db: Database, cur: Cursor, size: int) -> Edge:
+    """The stored right edge of a tree of ``size`` leaves (its partial tiles and bundle)."""
+    partial, partial_bundle = right_edge(size)
+    edge = Edge(size)
     if partial:
-        where = " OR ".join("(level = %s AND idx = %s)" for _ in partial)
         for level, idx, data in cur.execute(
-            f"SELECT level, idx, data FROM {table(db, 'tiles')} WHERE {where}",
+            f"SELECT level, idx, data FROM {table(db, 'tiles')} WHERE {tiles_where(partial)}",
             [v for p in partial for v in p],
         ).fetchall():
-            tiles[(int(level), int(idx))] = bytearray(bytes(data))
-    bundles: dict[int, bytearray] = {}
+            edge.tiles[(int(level), int(idx))] = bytearray(bytes(data))
     if partial_bundle is not None:
         row = cur.execute(f"SELECT data FROM {table(db, 'entries')} WHERE idx = %s",
                           (partial_bundle,)).fetchone()
         if row is None:
             raise LogError(f"the log's entry bundle {partial_bundle} is missing")
-        bundles[partial_bundle] = bytearray(bytes(row[0]))
-
-    datas = [event.leaf() for event in events]
-    _add_hashes(tiles, 0, size, [leaf_hash(d) for d in datas])
-    leaves = []
-    index = size
-    for event, data in zip(events, datas, strict=True):
-        bundle = bundles.get(index >> tl.TILE_HEIGHT)
-        if bundle is None:
-            bundle = bundles[index >> tl.TILE_HEIGHT] = bytearray()
-        bundle += len(data).to_bytes(2, "big") + data
-        leaves.append((index, event.position))
-        index += 1
-    _write(db, cur, leaves, tiles, bundles, size)
-    return index
+        edge.bundles[partial_bundle] = bytearray(bytes(row[0]))
+    return edge
 
 
-def _add_hashes(tiles: dict[tuple[int, int], bytearray], level: int, first: int,
-                hashes: list[bytes]) -> None:
-    """Append hashes of tree level ``8 * level`` from node index ``first`` to their tiles;
-    each tile they fill adds its root one tile level up."""
-    completed: list[bytes] = []
-    at = 0
-    while at < len(hashes):
-        index = first + at
-        key = (level, index >> tl.TILE_HEIGHT)
-        tile = tiles.get(key)
-        if tile is None:
-            tile = tiles[key] = bytearray()
-        offset = index & (tl.TILE_WIDTH - 1)
-        if len(tile) != offset * 32:
-            raise LogError(f"the log's hash tile {key} does not end where the tree does")
-        take = min(tl.TILE_WIDTH - offset, len(hashes) - at)
-        tile += b"".join(hashes[at : at + take])
-        at += take
-        if offset + take == tl.TILE_WIDTH:
-            completed.append(tl.fold(tl.split_hashes(bytes(tile))))
-    if completed:
-        first_up = (first + len(hashes)) // tl.TILE_WIDTH - len(completed)
-        _add_hashes(tiles, level + 1, first_up, completed)
+def append_leaves(db: Database, cur: Cursor, size: int, events: Sequence[EventRef]) -> int:
+    """Append one leaf per event to a tree of ``size`` leaves; the new size."""
+    batch = prepare(read_edge(db, cur, size), [e.position for e in events],
+                    [e.leaf() for e in events])
+    write_batch(db, cur, batch)
+    return batch.size
 
 
-def _write(db: Database, cur: Cursor, leaves: list[tuple[int, int]],
-           tiles: dict[tuple[int, int], bytearray], bundles: dict[int, bytearray],
-           size: int) -> None:
+def write_batch(db: Database, cur: Cursor, batch: Batch) -> None:
+    """Write a prepared batch's leaves, tiles and entry bundles (not the state row)."""
     if db.dialect == "postgres":
         with cur.raw.copy(f"COPY {table(db, 'leaves')} (leaf_index, position) FROM STDIN"
                           ) as copy:
-            for row in leaves:
-                copy.write_row(row)
+            copy.write(batch.copy_text)
     else:
         cur.executemany(f"INSERT INTO {table(db, 'leaves')} (leaf_index, position)"
-                        " VALUES (%s, %s)", leaves)
+                        " VALUES (%s, %s)", batch.leaves)
     cur.executemany(
         f"INSERT INTO {table(db, 'tiles')} (level, idx, width, data) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, data = excluded.data",
-        [(lv, ix, len(t) // 32, bytes(t)) for (lv, ix), t in tiles.items()],
+        batch.tiles,
     )
-    new_size = size + len(leaves)
-    rows = [(idx, min(tl.TILE_WIDTH, new_size - (idx << tl.TILE_HEIGHT)), bytes(data))
-            for idx, data in bundles.items()]
     cur.executemany(
         f"INSERT INTO {table(db, 'entries')} (idx, width, data) VALUES (%s, %s, %s)"
         " ON CONFLICT (idx) DO UPDATE SET width = excluded.width, data = excluded.data",
-        rows,
+        batch.entries,
     )
 
 
@@ -356,29 +305,62 @@ class LogFollower:
         return BatchResult(len(events), size, position)
 
     def catch_up(self) -> int:
-        """Batches until no event is left; the number of leaves appended. The next batch is
-        read in a thread while this one is written (the server's answers overlap)."""
+        """Batches until no event is left; the number of leaves appended.
+
+        Three things overlap: a thread reads the next events, this thread prepares the next
+        batch from the right edge kept in memory, and a second thread writes the batch before
+        it, each write in its own transaction that first checks that the log is still where
+        the batch starts (as ``run_batch`` does). If another follower moved it, the writes
+        stop and the catch-up starts again from the stored state."""
         total = 0
-        ahead: Future[list[EventRef]] | None = None
-        ahead_from = -1
-        with ThreadPoolExecutor(1, thread_name_prefix="yishi-log-read") as reader:
+        with (ThreadPoolExecutor(1, thread_name_prefix="yishi-log-read") as reader,
+              ThreadPoolExecutor(1, thread_name_prefix="yishi-log-write") as writer):
             while True:
-                state = read_state(self.db)
-                if ahead is None or ahead_from != state.position:
-                    ahead_from = state.position
-                    ahead = reader.submit(read_events, self.cases, ahead_from, self.batch_size)
-                events = ahead.result()
-                if events:  # read the batch after this one while this one is written
-                    following = reader.submit(read_events, self.cases, events[-1].position,
-                                              self.batch_size)
-                result = self.run_batch(ahead, ahead_from)
-                total += result.leaves
-                if not events:
-                    if not read_events(self.cases, result.position, 1):
-                        return total
-                    ahead = None
-                    continue
-                ahead, ahead_from = following, events[-1].position
+                appended, finished = self._pipeline(reader, writer)
+                total += appended
+                if finished:
+                    return total
+
+    def _pipeline(self, reader: ThreadPoolExecutor, writer: ThreadPoolExecutor
+                  ) -> tuple[int, bool]:
+        """Leaves appended from the stored state on, and whether the head was reached
+        (False: another follower moved the log)."""
+        state = read_state(self.db)
+        with self.db.transaction() as cur:
+            edge = read_edge(self.db, cur, state.size)
+        position = state.position
+        ahead = reader.submit(read_events, self.cases, position, self.batch_size)
+        writing: Future[bool] | None = None
+        appended = pending = 0
+        while True:
+            events = ahead.result()
+            if events:
+                ahead = reader.submit(read_events, self.cases, events[-1].position,
+                                      self.batch_size)
+                start = LogState(edge.size, position)
+                batch = prepare(edge, [e.position for e in events], [leaf_data(*e) for e in events])
+                position = batch.position
+            if writing is not None:
+                if not writing.result():
+                    return appended, False
+                appended += pending
+            if not events:
+                return appended, True
+            writing = writer.submit(self._commit, start, batch)
+            pending = len(events)
+
+    def _commit(self, start: LogState, batch: Batch) -> bool:
+        """Write a batch prepared for the log at ``start``; False (nothing written) if the
+        log is no longer there."""
+        with self.db.transaction() as cur:
+            if lock_state(self.db, cur) != start:
+                return False
+            write_batch(self.db, cur, batch)
+            cur.execute(f"UPDATE {table(self.db, 'state')} SET size = %s, position = %s"
+                        " WHERE id = 1", (batch.size, batch.position))
+            if self._slowdown:
+                time.sleep(self._slowdown)
+        return True
 
 
 # Reading hashes back -------------------------------------------------------------------
@@ -386,26 +368,36 @@ class LogFollower:
 
 def load_hashes(db: Database, nodes: Iterable[Node], cur: Cursor | None = None
                 ) -> dict[Node, bytes]:
-    """The hashes of these complete subtrees, from the stored tiles (one query)."""
+    """The hashes of these complete subtrees, from the stored tiles (one query per 200
+    tiles)."""
     wanted = {node: tl.tile_of(node) for node in nodes}
     keys = sorted({(k, idx) for k, idx, _f, _c in wanted.values()})
-    if not keys:
-        return {}
     stored: dict[tuple[int, int], bytes] = {}
     for start in range(0, len(keys), 200):
         chunk = keys[start : start + 200]
-        where = " OR ".join("(level = %s AND idx = %s)" for _ in chunk)
-        sql = f"SELECT level, idx, data FROM {table(db, 'tiles')} WHERE {where}"
+        sql = f"SELECT level, idx, data FROM {table(db, 'tiles')} WHERE {tiles_where(chunk)}"
         params = [v for key in chunk for v in key]
         rows = (cur.execute(sql, params).fetchall() if cur is not None
                 else db.execute(sql, params))
         stored.update({(int(lv), int(ix)): bytes(data) for lv, ix, data in rows})
+    return hashes_from_tiles(wanted, stored)
+
+
+def tiles_where(keys: Sequence[tuple[int, int]]) -> str:
+    """The WHERE condition selecting these ``(level, idx)`` tiles (parameters in order)."""
+    return " OR ".join("(level = %s AND idx = %s)" for _ in keys)
+
+
+def hashes_from_tiles(wanted: dict[Node, tuple[int, int, int, int]],
+                      stored: dict[tuple[int, int], bytes]) -> dict[Node, bytes]:
+    """Each wanted node's hash (``wanted`` maps it to its ``tl.tile_of``) folded from the
+    stored tiles by ``(level, idx)``; LogError if a tile is missing or too short."""
     out = {}
     for node, (k, idx, first, count) in wanted.items():
         data = stored.get((k, idx))
         if data is None or len(data) < (first + count) * 32:
             raise LogError(f"the log's hash tile {k}/{idx} is missing or short")
-        out[node] = tl.fold(tl.split_hashes(data[first * 32 : (first + count) * 32]))
+        out[node] = fold(data[first * 32 : (first + count) * 32])
     return out
 
 

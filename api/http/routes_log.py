@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from api.http.auth import ActorDep, CasesDep
-from api.http.problems import Problem
+from api.http.problems import FastJSONResponse, Problem
 from api.http.reads import read_case
 from api.http.responses import problems
 from domain.bounds import JSON_SAFE_INTEGER
@@ -115,8 +115,8 @@ def case_proof(
 ) -> Any:
     read_case(cases, case_id, actor)
     proofs = lr.case_proofs(cases, case_id)
-    if format is None:
-        return proofs
+    if format is None:  # plain JSON values only: written straight by orjson
+        return FastJSONResponse(proofs)
     if version is None:
         raise Problem(422, "invalid_data", "format=tlog-proof answers one event: give version",
                       errors=[{"field": "version", "message": "required with format"}])

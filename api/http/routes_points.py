@@ -6,6 +6,13 @@ a reversal or a link, ``GET /stats/points`` gives the figures with masked names 
 practices.md "Participation points"). Community staff write within their compounds; staff
 read within their scope; a resident reads only the participant linked to them. A
 redemption or reversal beyond the balance is 409 ``balance_too_low`` with the balance.
+
+Both writes accept an ``Idempotency-Key`` and run through the exactly-once machinery of
+case appends (api/http/idempotency.py, docs/adr/0102-points-writes-exactly-once.md): the
+command's row commits with the ledger's event; a retry with the same key gets the first
+answer (``Idempotent-Replayed: true``), a refusal replayed as the same refusal; the same key
+with another body is 422 ``idempotency_key_reused``; 503 ``outcome_unknown`` or
+``store_unavailable`` when the store could not say or was busy.
 """
 
 from __future__ import annotations
@@ -13,14 +20,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from api.http.auth import ActorDep, CasesDep, CredentialsDep
+from api.http.auth import ActorDep, CasesDep, CredentialsDep, IdempotencyDep
+from api.http.idempotency import Answer
 from api.http.names import with_group_names
-from api.http.problems import Problem, problem_of
+from api.http.problems import Problem, language_of, problem_of
 from api.http.responses import problems
+from api.http.routes_cases import IdempotencyKey
+from domain.commands import Command, CommandRow
 from domain.csvcells import csv_line
 from domain.errors import DomainError
 from domain.model import Actor, Role
@@ -157,25 +167,42 @@ def participant_out(cases: Any, participant: Participant, reader: Actor,
              "recorded_at": e.timestamp.isoformat(), "position": position,
              "prev_hash": e.prev_hash, "hash": e.hash}
             for position, e in cases.points.history(participant.id)
+            if e.originator_version <= participant.version  # as of a replayed answer
         ]
     return out
 
 
 @router.post("/points", status_code=201, summary="Register a participant (参与者登记)",
-             responses=problems(401, 403, 422))
-def register(body: Annotated[ParticipantIn, Body()], cases: CasesDep, actor: ActorDep,
-             credentials: CredentialsDep) -> JSONResponse:
+             response_model=None, responses=problems(400, 401, 403, 409, 422))
+def register(request: Request, body: Annotated[ParticipantIn, Body()], cases: CasesDep,
+             actor: ActorDep, credentials: CredentialsDep, idempotency: IdempotencyDep,
+             idempotency_key: IdempotencyKey = None) -> Response:
     """Community staff register a participant of a compound in their scope. The name is
     sealed under ``participant:<id>`` (erasable). ``resident_id`` names a resident's
     credential of that compound, linked to no other participant (409 ``resident_linked``).
-    Answers the participant (201)."""
-    _must_be_resident(credentials, body.resident_id, body.compound_id)
-    try:
-        participant = cases.points.register(actor, body.model_dump(exclude_none=True))
-    except DomainError as error:
-        raise refusal(error) from None
-    return JSONResponse(participant_out(cases, participant, actor), status_code=201,
-                        headers={"Location": f"/points/{participant.id}"})
+    Answers the participant (201), exactly once under an ``Idempotency-Key``."""
+    data = body.model_dump(exclude_none=True)
+
+    def produce(command: Command) -> Answer:
+        _must_be_resident(credentials, body.resident_id, body.compound_id)
+        try:
+            participant = cases.points.register(actor, data, command=command)
+        except DomainError as error:
+            raise refusal(error) from None
+        return _registered(participant)
+
+    def _registered(participant: Participant) -> Answer:
+        return Answer(201, participant_out(cases, participant, actor),
+                      {"Location": f"/points/{participant.id}"})
+
+    def replay(row: CommandRow) -> Answer:
+        assert row.stream_id is not None
+        assert row.version is not None
+        return _registered(cases.points.at(row.stream_id, row.version))
+
+    same_request = ("POST", "/points", data)
+    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay,
+                               language_of(request))
 
 
 @router.get("/points/{participant_id}", summary="A participant and their ledger",
@@ -189,29 +216,48 @@ def get_participant(participant_id: UUID, cases: CasesDep, actor: ActorDep) -> J
     return JSONResponse(participant_out(cases, participant, actor))
 
 
-@router.post("/points/{participant_id}/events", status_code=201,
+@router.post("/points/{participant_id}/events", status_code=201, response_model=None,
              summary="Record volunteer hours, a redemption, a reversal or a link",
-             responses={**problems(401, 403, 404, 422),
+             responses={**problems(400, 401, 403, 404, 422),
                         409: {"description": "balance_too_low (with balance) or "
                                              "not_reversible (problem+json)"}})
-def record(participant_id: UUID, body: Annotated[LedgerEventIn, Body()], cases: CasesDep,
-           actor: ActorDep, credentials: CredentialsDep) -> JSONResponse:
+def record(request: Request, participant_id: UUID, body: Annotated[LedgerEventIn, Body()],
+           cases: CasesDep, actor: ActorDep, credentials: CredentialsDep,
+           idempotency: IdempotencyDep, idempotency_key: IdempotencyKey = None) -> Response:
     """``{"type", "data"}``: ``PointsAwarded`` (rule ``volunteer_hours``, hours 1-24: the
     points are hours x the configured points per hour), ``PointsRedeemed`` (reward,
     points), ``PointsReversed`` (award_version, reason), ``ParticipantLinked``
-    (resident_id). Beyond the balance: 409 ``balance_too_low`` with ``balance``."""
-    if isinstance(body, ParticipantLinkedIn):
-        _must_be_resident(credentials, body.data.resident_id, None)
-    try:
-        participant, version = cases.points.record(
-            participant_id, actor, body.type, body.data.model_dump(exclude_none=True))
-    except DomainError as error:
-        raise refusal(error) from None
-    out = participant_out(cases, participant, actor, events=False)
-    last = cases.points.history(participant.id)[-1]
-    out["event"] = {"version": version, "type": type(last[1]).__name__,
-                    "data": last[1].data, "position": last[0]}
-    return JSONResponse(out, status_code=201)
+    (resident_id). Beyond the balance: 409 ``balance_too_low`` with ``balance``. Exactly
+    once under an ``Idempotency-Key``: a retry never records hours or a redemption twice,
+    and a refusal is replayed as the same refusal."""
+    data = body.data.model_dump(exclude_none=True)
+
+    def produce(command: Command) -> Answer:
+        if isinstance(body, ParticipantLinkedIn):
+            _must_be_resident(credentials, body.data.resident_id, None)
+        try:
+            participant, version = cases.points.record(
+                participant_id, actor, body.type, data, command=command)
+        except DomainError as error:
+            raise refusal(error) from None
+        return _recorded(participant, version)
+
+    def _recorded(participant: Participant, version: int) -> Answer:
+        out = participant_out(cases, participant, actor, events=False)
+        position, event = next((p, e) for p, e in cases.points.history(participant.id)
+                               if e.originator_version == version)
+        out["event"] = {"version": version, "type": type(event).__name__,
+                        "data": event.data, "position": position}
+        return Answer(201, out, {})
+
+    def replay(row: CommandRow) -> Answer:
+        assert row.stream_id is not None
+        assert row.version is not None
+        return _recorded(cases.points.at(row.stream_id, row.version), row.version)
+
+    same_request = ("POST", f"/points/{participant_id}/events", body.type, data)
+    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay,
+                               language_of(request))
 
 
 @router.get("/stats/points", summary="Participation points per compound or community",

@@ -25,7 +25,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import DomainError
 from domain.model import Actor
-from domain.points.topics import PARTICIPANT_EVENT_NAMES
+from domain.participant_topics import PARTICIPANT_EVENT_NAMES
 from domain.stream import ChainedStream
 
 #: Kinds of participant (practices.md): resident, party member, volunteer.

@@ -126,7 +126,8 @@ def awards_for(event: CaseEvent, linked: Mapping[str, str], known: set[str] | fr
                points: Mapping[Rule, int]) -> list[Award]:
     """The awards one case event earns (pure). ``linked`` maps a resident credential id to
     its participant id; ``known`` holds the registered participant ids (an attendee id
-    that names no participant earns nothing).
+    that names no participant earns nothing: appends refuse such ids since ADR 0104, so
+    this covers events stored before).
 
     - ``TopicFormed``: the case's reporter, when a resident linked to a participant; the
       snapshot rule when the report came by ``snapshot`` (随手拍), else the report rule.

@@ -23,9 +23,10 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.bounds import clean_text
-from domain.commands import Command
+from domain.commands import Command, KeyTaken
 from domain.errors import InvalidEventData, PermissionDenied
 from domain.model import Actor, Role
+from domain.participant_topics import PARTICIPANT_TOPICS
 from domain.points.ledger import KINDS, Participant, ParticipantNotFound, ResidentLinked
 from domain.points.rules import (
     MAX_HOURS,
@@ -37,7 +38,6 @@ from domain.points.rules import (
     Rule,
     points_table,
 )
-from domain.points.topics import PARTICIPANT_TOPICS
 from domain.privacy import SubjectKeys, seal, unseal
 
 #: How often a write is decided again when another writer took the stream's next version.
@@ -76,10 +76,15 @@ class Points:
 
     # Writing ----------------------------------------------------------------------------
 
-    def register(self, actor: Actor, data: Mapping[str, Any]) -> Participant:
+    def register(self, actor: Actor, data: Mapping[str, Any],
+                 command: Command | None = None) -> Participant:
         """Register a participant (登记): ``compound_id``, ``kinds`` (non-empty subset of
         resident, party_member, volunteer), ``name`` (1-100 characters, one line; sealed
-        under ``participant:<id>``), optional ``resident_id`` (a resident credential id)."""
+        under ``participant:<id>``), optional ``resident_id`` (a resident credential id).
+
+        Exactly once under ``command`` (its row commits with the registration; ADR 0102):
+        raises ``KeyTaken`` when a concurrent command took its Idempotency-Key, and
+        ``OutcomeUnknown``/``StoreUnavailable`` as every command does."""
         _must_write(actor, "ParticipantRegistered")
         errors: dict[str, str] = {}
         compound = data.get("compound_id")
@@ -115,18 +120,23 @@ class Points:
         if resident is not None:
             record["resident_id"] = resident
         participant = Participant.register(participant_id, record, actor, now)
-        self._app.save(participant)
+        self._app.commit_stream(participant, command=command, kind="participant")
         return participant
 
     def record(self, participant_id: UUID, actor: Actor, event_type: str,
-               data: Mapping[str, Any]) -> tuple[Participant, int]:
+               data: Mapping[str, Any], command: Command | None = None
+               ) -> tuple[Participant, int]:
         """Record one client event on a ledger; the participant after it and its version.
 
         ``PointsAwarded`` only by ``volunteer_hours`` (``hours`` 1-24, ``note``): the other
         rules are the policy's. ``PointsRedeemed``: ``reward`` (text), ``points``.
         ``PointsReversed``: ``award_version``, ``reason``. ``ParticipantLinked``:
         ``resident_id``. Raises InvalidEventData (422), PermissionDenied (403),
-        ParticipantNotFound (404, also out of scope), BalanceTooLow, NotReversible (409)."""
+        ParticipantNotFound (404, also out of scope), BalanceTooLow, NotReversible (409).
+
+        Exactly once under ``command`` (ADR 0102): the same command id is kept across the
+        retries of a lost race, so an insert that had in fact committed is found, never
+        recorded again; ``KeyTaken`` when a concurrent command took its key."""
         _must_write(actor, event_type)
         clean = _check(event_type, data, self.table)
         if event_type == "PointsAwarded":  # each record of hours is its own award
@@ -144,7 +154,9 @@ class Points:
                 self._must_be_free(clean["resident_id"], str(participant.id))
                 participant.link(clean["resident_id"], actor, now)
             try:
-                self._app.save(participant)
+                self._app.commit_stream(participant, command=command, kind="points")
+            except KeyTaken:
+                raise
             except IntegrityError:
                 continue  # another writer took the version: decide again on its state
             return participant, participant.version
@@ -179,6 +191,29 @@ class Points:
                 continue
             return True
         raise IntegrityError("the ledger kept changing: try again")
+
+    def check_attendees(self, compound_id: str | None, data: Mapping[str, Any]) -> None:
+        """A ``MeetingHeld``'s ``attendee_ids`` (checked UUIDs, as the catalogue left them)
+        must each name a registered participant of the case's compound ``compound_id``:
+        else ``InvalidEventData`` (422) naming the field and the first ids that do not
+        (docs/adr/0104-attendees-are-participants.md). An absent or empty list is fine.
+        One stream read per distinct id (at most 500)."""
+        ids = dict.fromkeys(str(i) for i in data.get("attendee_ids") or ())
+        wrong: list[str] = []
+        for text in ids:
+            try:
+                participant = self._load(UUID(text))
+            except (ValueError, ParticipantNotFound):
+                wrong.append(text)
+                continue
+            if participant.compound_id != compound_id:
+                wrong.append(text)
+        if wrong:
+            shown = ", ".join(wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5
+                                            else "")
+            raise InvalidEventData("MeetingHeld", {
+                "attendee_ids": f"not registered participants of compound {compound_id}:"
+                                f" {shown}"})
 
     def linked(self) -> dict[str, str]:
         """Resident credential id -> the participant linked to it now (a fold of the
@@ -215,6 +250,17 @@ class Points:
         participant linked to them); ``ParticipantNotFound`` otherwise."""
         participant = self._load(participant_id)
         if not self.may_read(participant, reader):
+            raise ParticipantNotFound(participant_id)
+        return participant
+
+    def at(self, participant_id: UUID, version: int) -> Participant:
+        """The participant as it was at ``version`` (the answer of a recorded command,
+        replayed); ``ParticipantNotFound`` when there is no such stream."""
+        try:
+            participant = self._app.repository.get(participant_id, version=version)
+        except AggregateNotFoundError:
+            raise ParticipantNotFound(participant_id) from None
+        if not isinstance(participant, Participant):
             raise ParticipantNotFound(participant_id)
         return participant
 

@@ -267,7 +267,7 @@ def read_log_bundle(lines: Iterable[bytes]) -> tuple[dict[str, Any], Iterator[di
 
     def records() -> Iterator[dict[str, Any]]:
         for line in iterator:
-            if line.strip():
+            if line[:1] == b"{" or line.strip():  # a record starts with "{" (no copy)
                 try:
                     yield orjson.loads(line)
                 except orjson.JSONDecodeError:
@@ -303,10 +303,12 @@ class _LeafWalk:
         self.proved: list[str] = []
         self.ids: dict[str, UUID] = {}
 
-    def feed(self, event: dict[str, Any], state: bytes) -> None:
-        if self.walker is not None:
-            self.walker.feed(self._uuid(event["stream_id"]), int(event["version"]),
-                             str(event["topic"]), state)
+    def feed(self, event: dict[str, Any], state: bytes) -> str | None:
+        """Walk the event's chain; its chain hash if the walker found it a valid link."""
+        if self.walker is None:
+            return None
+        return self.walker.feed(self._uuid(event["stream_id"]), int(event["version"]),
+                                str(event["topic"]), state)
 
     def _uuid(self, text: str) -> UUID:
         found = self.ids.get(text)
@@ -327,16 +329,23 @@ class _LeafWalk:
             raise BundleError(f"leaf {index} out of order (expected {self.compact.size})")
         data = str(record.get("leaf", "")).encode("ascii", "replace")
         self.compact.append(leaf_hash(data))
-        self._earlier()
+        if self.olds:
+            self._earlier()
         theirs = next(self.mirrored, None) if self.mirrored is not None else data
         if event is not None:
             state = _state_bytes(event)
-            self.feed(event, state)
+            # A link the walker verified carries exactly its digest as ``hash`` at the end of
+            # its bytes (both of its paths check the bytes and the key order), so the digest
+            # is what ``_event_hash`` would read there: the state is not searched again.
+            linked = self.feed(event, state)
             stream, version = str(event["stream_id"]), int(event["version"])
             mine = leaf_data(int(event["position"]), stream, version,
-                             _event_hash(state) or "-")
+                             linked or _event_hash(state) or "-")
             if mine == data and theirs in (data, None):  # the usual case: nothing to name
-                self.leaves[(stream, version)] = index
+                # A chain can only be found broken at an event the walker did not link
+                # (``_chain_findings`` names the leaf): only those are remembered.
+                if linked is None and self.walker is not None:
+                    self.leaves[(stream, version)] = index
                 return
         try:
             leaf = parse_leaf(data)

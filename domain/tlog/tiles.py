@@ -92,10 +92,12 @@ def encode_entries(entries: Iterable[bytes]) -> bytes:
     return bytes(out)
 
 
-def decode_entries(bundle: bytes) -> list[bytes]:
-    entries = []
+def decode_entries(bundle: bytes, limit: int | None = None) -> list[bytes]:
+    """The entries of a bundle (only the first ``limit`` if given); TileError if it ends
+    inside a length or an entry before that."""
+    entries: list[bytes] = []
     at = 0
-    while at < len(bundle):
+    while at < len(bundle) and (limit is None or len(entries) < limit):
         if at + 2 > len(bundle):
             raise TileError("an entry bundle ends inside a length")
         length = int.from_bytes(bundle[at : at + 2], "big")

@@ -87,7 +87,7 @@ class CompactRange:
         hashes = self.hashes
         size = self.size
         while size & 1:
-            leaf = node_hash(hashes.pop(), leaf)
+            leaf = _sha256(b"\x01" + hashes.pop() + leaf).digest()  # node_hash, inlined
             size >>= 1
         hashes.append(leaf)
         self.size += 1

@@ -294,6 +294,22 @@ def test_attendees_earn_points_through_the_policy_over_http(setup: Any) -> None:
         "balance"] == 3
 
 
+def test_attendee_ids_outside_the_compounds_participants_are_422_naming_the_field(
+        setup: Any) -> None:
+    server, client, tokens = setup
+    pid = register(client, tokens.community).json()["participant_id"]
+    case = open_case(client, tokens.resident)
+    advance(server.cases, server.app.state.settings.clock, case, Step.NEGOTIATE)
+    head = server.cases.head_position()
+    stranger = "00000000-0000-4000-8000-000000000000"
+    body = is_problem(append(client, tokens.owners_committee, case, "MeetingHeld", {
+        "attendees": 12, "votes": {"for": 9, "against": 2, "abstain": 1},
+        "outcome": "agreed", "attendee_ids": [pid, stranger]}), 422, "invalid_data")
+    assert [e["field"] for e in body["errors"]] == ["attendee_ids"], body
+    assert stranger in body["errors"][0]["message"]
+    assert server.cases.head_position() == head
+
+
 def test_no_table_holds_a_participants_name_in_plain_text(
     pg_server: LiveServer, client_for: Client, pg_url: str,
 ) -> None:

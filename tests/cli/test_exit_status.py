@@ -322,3 +322,22 @@ def test_the_log_and_directory_commands_never_create_a_store(
     assert status == 2
     assert "no store at" in err
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("url_fixture", ["sqlite_url", "pg_url"])
+def test_log_status_on_a_store_whose_log_was_never_built_creates_no_table(
+    request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str], url_fixture: str,
+) -> None:
+    from domain.application import open_cases  # noqa: PLC0415
+    from projections import tlog_store as ls  # noqa: PLC0415
+
+    url = request.getfixturevalue(url_fixture)
+    open_cases(url).close()  # a store with its events table, its log never built
+    status, out, _ = run(capsys, "--database-url", url, "log", "status")
+    assert status == 0
+    assert "log size      0 leaves" in out
+    cases = open_cases(url)
+    try:
+        assert not ls.has_tables(cases.db)
+    finally:
+        cases.close()

@@ -64,7 +64,9 @@ def test_a_rating_earns_for_the_linked_resident_who_gave_it() -> None:
     [award] = awards_for(rated, LINKED, KNOWN, POINTS)
     assert (award.participant_id, award.rule, award.source) == ("p-1", Rule.RATING_GIVEN,
                                                                "rating:case-1")
-    callback = CaseEvent("case-1", 20, "ResidentRated", {"source": "callback"}, "c-1",
+    # A call-back (回访) for that same linked resident earns nothing (ADR 0105).
+    callback = CaseEvent("case-1", 20, "ResidentRated",
+                         {"source": "callback", "resident_id": "resident-1"}, "c-1",
                          Role.COMMUNITY.value)
     assert awards_for(callback, LINKED, KNOWN, POINTS) == []
 

@@ -26,12 +26,19 @@ def test_run_rebuild_and_status_from_the_command_line(
     out = capsys.readouterr().out
     assert f"log head {head}" in out
     assert f"lag {head:>8}" in out
+    points = [line for line in out.splitlines() if line.startswith("points ")]
+    assert len(points) == 1, out
+    assert points[0].split()[2] == "0", out  # never ran: all to do
+    assert points[0].split()[-1] == str(head), out
 
     assert main(["--database-url", sqlite_url, "projections", "run", "--batch-size", "9",
                  "--exit-at-head"]) == 0
     followed = dump(app)
     assert main(["--database-url", sqlite_url, "projections", "status"]) == 0
-    assert "lag        0" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert sorted(line.split()[0] for line in lines[1:]) == sorted(
+        [*store.PROJECTIONS, "log", "points"])
+    assert all(line.split()[-1] == "0" for line in lines[1:]), lines  # the policy too
 
     assert main(["--database-url", sqlite_url, "projections", "rebuild"]) == 0
     assert f"rebuilt generation 2: {head} events" in capsys.readouterr().out

@@ -287,3 +287,55 @@ def test_a_time_spelt_otherwise_than_the_library_writes_it_breaks_the_chain(
         assert [(r.case_id, r.broken_at, r.reason) for r in broken] == [
             (case_id, version, "stored bytes differ from the event's encoding")
         ]
+
+
+# The fast path's shortcut for times ------------------------------------------------------
+
+digits = st.text(st.sampled_from("0123456789"), min_size=1, max_size=1)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(digits, min_size=26, max_size=26).map("".join))
+def test_a_canonical_time_with_a_fraction_is_its_own_isoformat(number: str) -> None:
+    # _vouch compares a time's text with isoformat() only when it is not in canonical_time's
+    # form or has a zero fraction: for every other text that parses, the two agree.
+    text = (f"{number[0:4]}-{number[4:6]}-{number[6:8]}T{number[8:10]}:{number[10:12]}:"
+            f"{number[12:14]}.{number[14:20]}+00:00")
+    assert verification._CANONICAL_TIME.fullmatch(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return  # _timestamp refuses it on both paths before any comparison
+    fraction = not text.endswith(verification._NO_FRACTION)
+    assert (moment.isoformat() == text) == fraction
+    assert verification.canonical_time(moment) == text
+    # The same time on its whole second, spelt without a fraction: isoformat's own spelling,
+    # and canonical_time's with six zeros.
+    whole = f"{text[:19]}+00:00"
+    assert verification._WHOLE_SECOND.fullmatch(whole)
+    second = datetime.fromisoformat(whole)
+    assert second.isoformat() == whole
+    assert verification.canonical_time(second) == text[:19] + verification._NO_FRACTION
+
+
+@pytest.mark.parametrize("fraction", [".000000", ".000001", ".5", ""])
+def test_a_time_with_a_zero_or_short_fraction_decides_as_the_reference_does(
+    district: list[Row], fraction: str
+) -> None:
+    index = next(i for i, row in enumerate(district) if row[1] == 1)
+    case_id, version, topic, state = district[index]
+    start = state.index(b'"_data_":"') + len(b'"_data_":"')
+    end = state.index(b'"', start)
+    stamp = state[start:end].decode()
+    base = stamp[:19]  # YYYY-MM-DDTHH:MM:SS
+    respelt = state[:start] + f"{base}{fraction}+00:00".encode() + state[end:]
+    rows = [*district[:index], (case_id, version, topic, respelt), *district[index + 1:]]
+    assert walk(rows, fast=True) == walk(rows, fast=False)
+
+
+def test_feed_answers_the_hash_the_stored_bytes_carry(district: list[Row]) -> None:
+    walker = ChainWalker()
+    for case_id, version, topic, state in district:
+        assert walker.feed(case_id, version, topic, state) == json.loads(state)["hash"]
+    case_id, version, topic, state = district[0]
+    assert walker.feed(case_id, version, topic, state) is None  # not the next version

@@ -4,8 +4,9 @@ PostgreSQL and a real ``yishi serve`` process.
 Sixteen client threads append while something goes wrong: the server's connections are
 cut in a loop (``pg_terminate_backend``), the server is killed with SIGKILL and started
 again, or another session holds the events table locked past the lock timeout. Every
-request carries a marker of its own (a case title or a comment text), so the store says how
-often each was recorded. Keyed requests are retried with their key until they get an
+request carries a marker of its own (a case title, a comment text, or the note of volunteer
+hours recorded on a participant's points ledger), so the store says how often each was
+recorded. Keyed requests are retried with their key until they get an
 answer; unkeyed ones are sent once. Each test then asserts:
 
 - no answer was a 500;
@@ -37,6 +38,7 @@ import pytest
 from api.credentials import Credentials
 from domain.application import Cases, open_cases
 from domain.case import Case, event_type_of
+from domain.points import Participant
 from tests.api.conftest import free_port
 from tests.conftest import POSTGRES_BASE, People, report_data
 from tests.district import register_district
@@ -77,6 +79,7 @@ class Load:
     url: Callable[[], str]
     token: str
     cases: list[str]
+    participants: list[str] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -102,6 +105,11 @@ class Load:
         keyed = roll < 0.65
         if roll < 0.25:
             path, body = "/cases", report_data(title=marker)
+        elif roll < 0.4 and self.participants:  # volunteer hours (积分): never twice either
+            marker = "pts-" + marker
+            path = f"/points/{rng.choice(self.participants)}/events"
+            body = {"type": "PointsAwarded",
+                    "data": {"rule": "volunteer_hours", "hours": 1, "note": marker}}
         else:
             path = f"/cases/{rng.choice(self.cases)}/events"
             body = {"type": "CommentAdded", "data": {"text": marker}}
@@ -166,6 +174,8 @@ def stored_markers(url: str) -> Counter[str]:
                         counts[event.data["title"]] += 1
                     elif kind == "CommentAdded":
                         counts[event.data["text"]] += 1
+                elif isinstance(event, Participant.PointsAwarded) and "note" in event.data:
+                    counts[event.data["note"]] += 1
             start_at = page[-1].id + 1
         return counts
     finally:
@@ -223,9 +233,12 @@ def store(pg_url: str) -> dict[str, Any]:
         token = Credentials(cases.db).create("community", communities=["C1"], name="faults")
         ids = [str(cases.report_problem(People.resident, report_data()).case.id)
                for _ in range(THREADS)]
+        participants = [str(cases.points.register(People.community, {
+            "compound_id": "JX", "kinds": ["volunteer"], "name": f"志愿者{n}"}).id)
+            for n in range(4)]
     finally:
         cases.close()
-    return {"url": url, "token": token, "cases": ids,
+    return {"url": url, "token": token, "cases": ids, "participants": participants,
            "app_name": f"yishi-f-{uuid.uuid4().hex[:8]}"}
 
 
@@ -263,7 +276,8 @@ def test_connection_cuts_during_a_16_client_load_record_each_append_once(
     processes: list[Process], tmp_path: Path, store: dict[str, Any],
 ) -> None:
     server = serve(processes, tmp_path, store, "serve")
-    load = Load(lambda: server.url, store["token"], store["cases"])
+    load = Load(lambda: server.url, store["token"], store["cases"],
+                store["participants"])
     cuts = 0
 
     def fault() -> None:
@@ -282,6 +296,7 @@ def test_connection_cuts_during_a_16_client_load_record_each_append_once(
     statuses = check_exactly_once(load, store["url"])
     assert cuts >= 100, cuts
     assert statuses.get("201", 0) >= 16, statuses
+    assert any(r.answered_201 for r in load.requests if r.marker.startswith("pts-"))
     check_chains_and_projections(store["url"], server.url, store["token"])
     print(f"\n{cuts} cuts, {len(load.requests)} requests: {statuses}")
 
@@ -290,7 +305,8 @@ def test_sigkill_with_requests_in_flight_then_retries_record_each_key_once(
     processes: list[Process], tmp_path: Path, store: dict[str, Any],
 ) -> None:
     servers = [serve(processes, tmp_path, store, "serve-1")]
-    load = Load(lambda: servers[-1].url, store["token"], store["cases"])
+    load = Load(lambda: servers[-1].url, store["token"], store["cases"],
+                store["participants"])
 
     def fault() -> None:
         time.sleep(2.0)
@@ -315,7 +331,8 @@ def test_the_events_table_locked_past_the_lock_timeout_refuses_cleanly(
     processes: list[Process], tmp_path: Path, store: dict[str, Any],
 ) -> None:
     server = serve(processes, tmp_path, store, "serve", YISHI_OUTCOME_SECONDS="2")
-    load = Load(lambda: server.url, store["token"], store["cases"])
+    load = Load(lambda: server.url, store["token"], store["cases"],
+                store["participants"])
     schema = store["url"].split("schema=")[1].split("&")[0]
 
     def fault() -> None:
