@@ -20,6 +20,7 @@ from domain.model import Actor, Role
 from projections.points_figures import LOCAL, points_stats
 from projections.points_policy import PointsPolicy
 from projections.service import rebuild
+from simulation.directory import STREET_CODE, provider_codes
 from simulation.district import District, build_district, grid_code
 from simulation.driver import Summary, generate
 
@@ -185,6 +186,15 @@ def _print_access(app: Cases, s: Summary, district: District, url: str | None) -
             if role is Role.AUDITOR:
                 auditor_token = token
             out.write(f"  {role.value:<17} {token}  ({name})\n")
+        # Issue 13: the street (红黑榜, 约谈, 更换) and the compound's provider's own token.
+        street = credentials.create(Role.STREET, name=f"{district.street}街道办",
+                                    streets=[STREET_CODE])
+        out.write(f"  {'street':<17} {street}  ({district.street}, the red/black list)\n")
+        code = provider_codes(district)[str(compound.property_company)]
+        own = credentials.create(Role.PROPERTY_COMPANY, name=f"{compound.property_company}"
+                                 f" ({code})", provider=code)
+        out.write(f"  {'property_company':<17} {own}  ({compound.property_company}, provider"
+                  f" {code}: its own orders and figures)\n")
     out.write("\nlook around:\n")
     for label, case_id in list(s.examples.items())[:6]:
         out.write(f"  {yishi} replay {case_id}    # {label}\n")

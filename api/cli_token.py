@@ -33,6 +33,10 @@ def register(subparsers: Any) -> None:
     for level, chinese in (("street", "街道"), ("area", "片区"), ("grid", "网格")):
         create.add_argument(f"--{level}", action="append", default=[], metavar="CODE",
                             help=f"a {level} ({chinese}) in scope, and all beneath; repeatable")
+    create.add_argument("--provider", metavar="CODE",
+                        help="the provider (物业公司 or 自管业委会) a property_company or"
+                        " owners_committee token acts for: it records the implementation events"
+                        " of its provider's orders only and reads its own figures only")
     create.add_argument("--name", help="what the token is for, a role label such as 网格员 "
                         "(a resident's is sealed as personal data)")
     create.set_defaults(run=run_create)
@@ -62,12 +66,27 @@ def run_create(args: argparse.Namespace) -> int:
             if unit is None or unit.level.value != level:
                 raise CommandError(f"--{level} {code} is not a registered {level}; register it"
                                    " first (yishi directory import FILE.csv)")
+        if args.provider is not None:
+            _check_provider(app, args.role, args.provider)
         token = credentials.issue(args.role, args.compound, args.community, args.name,
-                                  streets=args.street, areas=args.area, grids=args.grid).token
+                                  streets=args.street, areas=args.area, grids=args.grid,
+                                  provider=args.provider).token
     finally:
         app.close()
     sys.stdout.write(token + "\n")
     return 0
+
+
+def _check_provider(app: Any, role: str, code: str) -> None:
+    """``--provider``: a provider of the directory whose kind is the token's role."""
+    if role not in (Role.PROPERTY_COMPANY.value, Role.OWNERS_COMMITTEE.value):
+        raise CommandError("--provider goes with --role property_company or owners_committee")
+    unit = app.directory.unit(code)
+    if unit is None or unit.level.value != "provider":
+        raise CommandError(f"--provider {code} is not a registered provider; register it"
+                           " first (yishi directory import FILE.csv)")
+    if unit.kind != role:
+        raise CommandError(f"--provider {code} is a {unit.kind}, not a {role}")
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -77,7 +96,10 @@ def run_list(args: argparse.Namespace) -> int:
     finally:
         app.close()
     for c in rows:
-        scope = ",".join(f"{level}:{code}" for level, code in c.units) or "district"
+        scope = ",".join(f"{level}:{code}" for level, code in c.units) or (
+            "provider-served" if c.provider else "district")
+        if c.provider:
+            scope += f",provider:{c.provider}"
         state = f"revoked {c.revoked_at}" if c.revoked_at else "live"
         name = c.name or ("(erased)" if c.name_erased else "-")
         sys.stdout.write(f"{c.id}\t{c.role.value}\t{printable(scope)}\t{printable(name)}\t"

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from domain.model import Actor, Role
 from domain.privacy import SubjectKeys, seal, unseal
@@ -51,11 +52,13 @@ class Credential:
     revoked_at: str | None
     units: tuple[tuple[str, str], ...] = ()
     name_erased: bool = False
+    #: A property company's or owners' committee's provider code (issue 13), else None.
+    provider: str | None = None
 
     @property
     def actor(self) -> Actor:
         return Actor(self.id, self.role, frozenset(self.compounds), frozenset(self.communities),
-                     frozenset(self.units))
+                     frozenset(self.units), self.provider)
 
     @property
     def subject_id(self) -> str | None:
@@ -113,6 +116,7 @@ class Credentials:
             " revoked_at text)"
         )
         db.add_columns(TABLE, ["streets", "areas", "grids", "name_sealed"])
+        db.add_columns(TABLE, ["provider"])  # issue 13: a provider's credential
         _upgrade(db, self._table, self._keys)
 
     def issue(
@@ -125,10 +129,16 @@ class Credentials:
         streets: Iterable[str] = (),
         areas: Iterable[str] = (),
         grids: Iterable[str] = (),
+        provider: str | None = None,
     ) -> Issued:
         """Create a credential; returns its id and the token (shown once). A resident's
-        name is sealed under its data subject, never stored in plain text."""
+        name is sealed under its data subject, never stored in plain text. ``provider``:
+        the provider a ``property_company`` or ``owners_committee`` credential acts for
+        (ValueError for another role; the caller checks the directory)."""
         role = Role(role)
+        if provider is not None and role not in (Role.PROPERTY_COMPANY, Role.OWNERS_COMMITTEE):
+            raise ValueError("only a property_company or owners_committee credential names a"
+                             " provider")
         credential_id = "cr_" + secrets.token_hex(8)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(UTC)
@@ -139,8 +149,8 @@ class Credentials:
             name = None
         self._db.execute(
             f"INSERT INTO {self._table} (id, token_sha256, role, compounds, communities, name,"
-            " created_at, streets, areas, grids, name_sealed)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " created_at, streets, areas, grids, name_sealed, provider)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 credential_id,
                 token_digest(token),
@@ -153,6 +163,7 @@ class Credentials:
                 json.dumps(sorted(set(areas))),
                 json.dumps(sorted(set(grids))),
                 sealed,
+                provider,
             ),
         )
         return Issued(credential_id, token)
@@ -163,7 +174,7 @@ class Credentials:
         compounds: Iterable[str] = (),
         communities: Iterable[str] = (),
         name: str | None = None,
-        **levels: Iterable[str],
+        **levels: Any,
     ) -> str:
         """Create a credential and return its token: the only time it is ever shown.
         ``levels``: ``streets``, ``areas``, ``grids`` as ``issue`` takes them."""
@@ -181,7 +192,7 @@ class Credentials:
 
     def _credential(self, row: tuple[object, ...]) -> Credential:
         credential = _credential(row)
-        sealed = row[-1]
+        sealed = row[10]
         if sealed is None:
             return credential
         envelope = json.loads(str(sealed))
@@ -254,7 +265,7 @@ class Credentials:
 
 
 _COLUMNS = ("id, role, compounds, communities, name, created_at, revoked_at, streets, areas,"
-            " grids, name_sealed")
+            " grids, name_sealed, provider")
 
 
 def _credential(row: tuple[object, ...]) -> Credential:
@@ -274,6 +285,7 @@ def _credential(row: tuple[object, ...]) -> Credential:
         created_at=str(created_at),
         revoked_at=None if revoked_at is None else str(revoked_at),
         units=tuple(units),
+        provider=None if len(row) < 12 or row[11] is None else str(row[11]),
     )
 
 

@@ -53,6 +53,8 @@ from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
 from domain.points import Points
 from domain.privacy import ErasureState, SubjectKeys, seal, unseal
+from domain.providers.attribution import order_provider
+from domain.providers.service import Providers
 from domain.steps import StepCommands
 from domain.storage import Database
 from domain.verification import ChainReport, ChainWalker, stored_rows
@@ -162,6 +164,7 @@ class Cases(StepCommands, Application[UUID]):
         self.points = Points(self, self.keys, self.clock.now, self.env)
         # Fee periods (收费期): their own streams in the same store (domain/fees, ADR 0110).
         self.fees = Fees(self, self.clock.now)
+        self.providers = Providers(self, self.clock.now)
         if group_commit is None:
             group_commit = self.env.get("GROUP_COMMIT", "n").strip().lower() in _YES
         self.committer: GroupCommitter | None = None
@@ -235,10 +238,13 @@ class Cases(StepCommands, Application[UUID]):
         for _attempt in range(_HEAD_RETRIES):
             with self._deciding():
                 case = self._load(case_id, actor, expected_version)
+                now = self.clock.now()
                 # Grid teams (issue 14): a collecting grid worker's grid (domain/grids.py).
-                stamped = stamp_grid(event_type, data, actor, case.compound_id,
-                                     compound_of(self.directory.view))
-                case.record(event_type, stamped, actor, self.clock.now())
+                data = stamp_grid(event_type, data, actor, case.compound_id,
+                                  compound_of(self.directory.view))
+                if event_type == "ImplementationAssigned":  # its provider (issue 13)
+                    data = self._stamped(case, data, now)
+                case.record(event_type, data, actor, now, self._order_provider(case, actor))
             if event_type == "MeetingHeld":  # participation points: attendees of its compound
                 held = case.pending_events[-1]
                 assert isinstance(held, Case.Event)
@@ -253,6 +259,39 @@ class Cases(StepCommands, Application[UUID]):
                         case_id, expected_version, self._current_version(case_id)
                     ) from None
         raise VersionConflict(case_id, case.version - 1, self._current_version(case_id))
+
+    # Providers (issue 13, docs/adr/0092-order-attribution.md) ---------------------------
+
+    def _stamped(self, case: Case, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        """The order's data with ``provider_code`` set from the directory; a body naming
+        another provider is refused (``InvalidEventData``, 422)."""
+        if not isinstance(data, Mapping):
+            return data  # the aggregate refuses it
+        role = data.get("assignee_role")
+        charged = order_provider(self.directory.current(), case.compound_id,
+                                 role if isinstance(role, str) else "", now)
+        given = data.get("provider_code")
+        if given is not None and given != charged:
+            raise InvalidEventData("ImplementationAssigned", {
+                "provider_code": "is set by the server from the directory: the order goes to "
+                                 f"{charged or 'no provider'}"})
+        return {**data, "provider_code": charged}
+
+    def _order_provider(self, case: Case, actor: Actor) -> str | None:
+        """For a provider's credential and an order from before orders were stamped: the
+        provider the directory attributes it to now (None otherwise)."""
+        if actor.provider is None or case.assignment is None or (
+            "provider_code" in case.assignment
+        ):
+            return None
+        dispatched = None
+        for event in self._case_events(case.id):
+            if type(event).__name__ == "ImplementationAssigned":
+                dispatched = event.timestamp
+        if dispatched is None:
+            return None
+        return order_provider(self.directory.current(), case.compound_id,
+                              case.assignment["assignee_role"], dispatched)
 
     def merge_case(
         self,

@@ -187,6 +187,8 @@ class Case(Aggregate):
                 "assignee": self.data["assignee"],
                 "due_at": self.data["due_at"],
             }
+            if "provider_code" in self.data:  # orders stamped with their provider (ADR 0092)
+                case.assignment["provider_code"] = self.data["provider_code"]
             case.accepted = False
 
     class ImplementationAccepted(Event):
@@ -314,9 +316,15 @@ class Case(Aggregate):
         return cls._create(cls.ProblemReported, id=case_id, timestamp=at, **content)
 
     def record(
-        self, event_type: str, data: Mapping[str, Any], actor: Actor, at: datetime
+        self, event_type: str, data: Mapping[str, Any], actor: Actor, at: datetime,
+        order_provider: str | None = None,
     ) -> Case.Event:
         """Decide whether the actor may record the event now, and record it.
+
+        ``order_provider``: the provider an order recorded before orders were stamped is
+        attributed to (the application's, from the directory; docs/adr/0092); a stamped
+        order's own ``provider_code`` decides otherwise. An ``ImplementationAssigned``
+        whose data holds ``provider_code`` (the application's, possibly null) keeps it.
 
         Refusals raise (and record nothing): UnknownEventType, InvalidEventData,
         OutOfScope, PermissionDenied, InvalidTransition, RuleViolated, in that order.
@@ -326,11 +334,13 @@ class Case(Aggregate):
         if event_type == OPENING_EVENT:
             raise InvalidTransition(event_type, self.step, allowed_events(self.step))
         clean = validate_data(event_type, data)
+        if event_type == "ImplementationAssigned" and "provider_code" in data:
+            clean["provider_code"] = clean.get("provider_code")  # null is kept: "none"
         if not actor.covers(self.compound_id, self.community_id):
             raise OutOfScope(self.id)
         if event_type == "ResidentRated" and actor.role is Role.RESIDENT:
             clean.setdefault("resident_id", actor.id)
-        refusal = permission_refusal(event_type, actor, clean, self)
+        refusal = permission_refusal(event_type, actor, clean, self, order_provider)
         if refusal:
             raise PermissionDenied(event_type, actor.role, refusal)
         target = next_step(self.step, event_type, clean)

@@ -243,6 +243,13 @@ CATALOGUE: dict[str, dict[str, Field]] = {
         "assignee": text("The responsible organisation or person"),
         "due_at": Field(Kind.DATETIME, "When the work is due"),
         "funding_sources": texts("Funding: owners' committee, donations, government award"),
+        # Issue 13 (docs/adr/0092-order-attribution.md): set by the server from the directory.
+        "provider_code": code(
+            "The provider the order is charged to: set by the server from the directory (the"
+            " provider of the assignee_role's kind serving the compound now, or null); a body"
+            " naming another provider is refused",
+            required=False,
+        ),
     },
     "ImplementationAccepted": {"note": text("Taking the order (领单)", required=False)},
     "ProgressReported": {

@@ -55,6 +55,7 @@ class Role(StrEnum):
     PROPERTY_COMPANY = "property_company"  # 物业公司
     AUDITOR = "auditor"  # 审计
     ADMIN = "admin"  # 管理员
+    STREET = "street"  # 街道 (practices.md: reads its street; rates, summons, replaces providers)
 
 
 class Resolution(StrEnum):
@@ -77,6 +78,11 @@ class Actor:
     communities, and (once the directory has resolved them, ``with_coverage``) everything
     the other named units cover (docs/adr/0070-scope-model.md). Nothing named at all means
     the whole store (a district-level account). Only id and role are recorded.
+
+    ``provider`` (a ``property_company`` or ``owners_committee`` credential's provider code,
+    practices.md): such an actor is never district-wide; without named units it covers the
+    compounds its provider serves or served (the directory resolves them), and records the
+    implementation events of its provider's orders only (domain/rules.py).
     """
 
     id: str
@@ -84,6 +90,7 @@ class Actor:
     compounds: frozenset[str] = field(default_factory=frozenset)
     communities: frozenset[str] = field(default_factory=frozenset)
     units: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    provider: str | None = None
 
     def __post_init__(self) -> None:
         if not self.units and (self.compounds or self.communities):
@@ -93,7 +100,8 @@ class Actor:
 
     @property
     def is_district_wide(self) -> bool:
-        return not self.units and not self.compounds and not self.communities
+        return (not self.units and not self.compounds and not self.communities
+                and self.provider is None)
 
     def with_coverage(self, compounds: frozenset[str], communities: frozenset[str]) -> Actor:
         """The same actor, covering these compounds and communities besides its own."""

@@ -182,9 +182,14 @@ ASSIGNEE_EVENTS = frozenset(
 
 
 def permission_refusal(
-    event_type: str, actor: Actor, data: Mapping[str, Any], case: Case | None
+    event_type: str, actor: Actor, data: Mapping[str, Any], case: Case | None,
+    order_provider: str | None = None,
 ) -> str | None:
-    """Why the actor may not record the event on this case, or None when it may."""
+    """Why the actor may not record the event on this case, or None when it may.
+
+    A provider's credential (``actor.provider``) records the implementation events only of
+    orders charged to its provider: the order's ``provider_code``, or for an order from
+    before orders were stamped ``order_provider`` (practices.md; docs/adr/0092)."""
     roles = PERMISSIONS[event_type]
     if actor.role not in roles:
         return "allowed roles are " + ", ".join(sorted(roles))
@@ -194,6 +199,10 @@ def permission_refusal(
         assigned = case.assignment["assignee_role"]
         if actor.role != assigned:
             return f"the implementation is assigned to {assigned}"
+        if actor.provider is not None:
+            charged = case.assignment.get("provider_code", order_provider)
+            if charged != actor.provider:
+                return f"the order is dispatched to provider {charged or 'none'}"
     if (
         event_type == "CaseWithdrawn"
         and actor.role is R.RESIDENT

@@ -48,6 +48,7 @@ from domain.catalogue import CATALOGUE, canonical_time
 from domain.chain import GENESIS, canonical_bytes
 from domain.fee_topics import FEE_TOPICS
 from domain.participant_topics import PARTICIPANT_TOPICS
+from domain.providers.topics import PROVIDER_TOPICS
 from domain.unit_topics import UNIT_TOPICS
 
 CASE_TOPIC = "yishi:Case"
@@ -57,11 +58,13 @@ _EVENT_TOPICS = {f"{CASE_TOPIC}.{name}": name for name in CATALOGUE}
 _EVENT_TOPICS.update(UNIT_TOPICS)
 _EVENT_TOPICS.update(PARTICIPANT_TOPICS)
 _EVENT_TOPICS.update(FEE_TOPICS)
+# And so do the providers' streams (docs/adr/0090-provider-stream.md).
+_EVENT_TOPICS.update(PROVIDER_TOPICS)
 #: The stream topic each event topic belongs to (checked on a stream's first event).
 _ORIGINATORS = {topic: topic.split(".", 1)[0] for topic in _EVENT_TOPICS}
 #: The kind of stream (``ChainReport.stream``) of each aggregate topic that is not a case.
 STREAM_KINDS = {"yishi:Unit": "unit", "yishi:Participant": "participant",
-                "yishi:FeePeriod": "fee"}
+                "yishi:FeePeriod": "fee", "yishi:Provider": "provider"}
 _ENVELOPE = ("actor_id", "actor_role", "step_before", "step_after", "data", "prev_hash", "hash")
 _KEYS = ("timestamp", *_ENVELOPE)
 _CREATED_KEYS = ("timestamp", "originator_topic", *_ENVELOPE)
@@ -82,7 +85,7 @@ class ChainReport:
     broken_at: int | None = None
     reason: str | None = None
     #: "case", or the kind of another stream (``STREAM_KINDS``): "unit" for the directory,
-    #: "participant" for a points ledger, "fee" for a fee period.
+    #: "participant" for a points ledger, "fee" for a fee period, "provider" for a provider.
     stream: str = "case"
 
 

@@ -23,6 +23,7 @@ from domain.application import Cases
 from projections import store
 from projections.follower import FollowerThread
 from projections.points_policy import PointsPolicy
+from projections.providers import ProviderProjection
 from projections.runner import DEFAULT_BATCH, Runner
 from projections.tlog_service import LogStep
 
@@ -42,6 +43,7 @@ class ProjectionService(FollowerThread):
         super().__init__(interval=interval)
         self.cases = cases
         self.runner = Runner(cases, batch_size=batch_size)
+        self.providers = ProviderProjection(cases, batch_size=batch_size)  # issue 13
         self._lock = threading.Lock()
         self._progress = threading.Condition()
         self._catching_up: tuple[float, int] | None = None  # (since, from position)
@@ -76,6 +78,7 @@ class ProjectionService(FollowerThread):
     def step(self) -> int:
         with self._lock:
             result = self.runner.run_batch()
+            self.providers.run_batch(result.position)
         with self._progress:
             self._progress.notify_all()
         return result.events
@@ -84,17 +87,20 @@ class ProjectionService(FollowerThread):
         """Process until the head seen now, in this thread; the number of events processed."""
         with self._lock:
             processed = self.runner.catch_up()
+            self.providers.catch_up()
         with self._progress:
             self._progress.notify_all()
         return processed
 
     def position(self) -> int:
+        """The lowest position of the read models this service keeps (the providers' too)."""
         _gen, known = store.positions(self.cases.db)
-        return min(known.values(), default=0)
+        return min(min(known.values(), default=0), self.providers.position())
 
     def status(self) -> dict[str, Any]:
         """Each projection's position, the log's head and the lag; the generation read."""
         generation, known = store.positions(self.cases.db)
+        known = {**known, "providers": self.providers.position()}
         head = self.cases.head_position()
         return {
             "generation": generation,
@@ -136,6 +142,7 @@ def follow(
     and a supervisor restarts the process, which resumes from its tracked position.
     """
     runner = Runner(cases, batch_size=batch_size)
+    providers = ProviderProjection(cases, batch_size=batch_size)  # issue 13
     log_step = LogStep(cases)  # the verifiable log follows here too (tlog_service.py)
     points = PointsPolicy(cases)  # and the points policy (docs/adr/0101)
     listener = _listen(cases)
@@ -144,9 +151,10 @@ def follow(
             result = runner.run_batch()
             if on_batch is not None and result.events:
                 on_batch(result.events, result.position)
+            folded = providers.run_batch(result.position)
             leaves = log_step()
             awarded = points.run_batch()
-            if result.events or leaves or awarded:
+            if result.events or leaves or awarded or folded:
                 continue
             if exit_at_head and result.position >= cases.head_position():
                 return
@@ -226,6 +234,7 @@ def rebuild(
                     dropped = store.switch_generation(db, cur, generation)
                     break
     runner.close()
+    ProviderProjection(cases).rebuild()  # its own tables, refolded (docs/adr/0093)
     elapsed = time.perf_counter() - started
     return {"generation": generation, "events": events, "seconds": elapsed,
             "events_per_second": events / elapsed if elapsed > 0 else None, "dropped": dropped}

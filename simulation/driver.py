@@ -50,6 +50,7 @@ from simulation.district import (
 from simulation.fees import simulate_fees
 from simulation.points import record_year, register_participants
 from simulation.problems import PROBLEMS, Problem
+from simulation.providers import ServiceBook, register_providers
 from simulation.story import Act, Plan, Story, story, working_time
 
 #: Cases simulated together and saved in one transaction. Part of what a seed means:
@@ -117,6 +118,7 @@ class DistrictSimulation:
         compound_weights = [c.buildings ** 0.7 for c in self.district.compounds]
         self._compound_cum = _cumulative(compound_weights)
         self.times = report_times(seed, cases, now)
+        self.service = ServiceBook(self.district, seed, now)  # issue 13: providers
 
     def plan(self, index: int, reported_at: datetime) -> tuple[Plan, Problem, random.Random]:
         rng = random.Random(f"case:{self.seed}:{index}")  # noqa: S311
@@ -125,7 +127,7 @@ class DistrictSimulation:
         weights = [pr.weight * pr.season[month] for pr in PROBLEMS]
         problem = rng.choices(PROBLEMS, weights)[0]
         plan = Plan(index, case_id_of(self.seed, index), reported_at, compound,
-                    self.people[compound.id])
+                    self.people[compound.id], self.service)
         return plan, problem, rng
 
     def simulate(self, indices: range) -> tuple[list[Case], dict[str, datetime]]:
@@ -244,9 +246,11 @@ def generate(app: Cases, *, cases: int, seed: int, now: datetime,
     """
     started = time.perf_counter()
     summary = Summary()
-    register_district(app, build_district(seed), seed, now)
+    district = build_district(seed)
+    register_district(app, district, seed, now)
+    register_providers(app, district, ServiceBook(district, seed, now))  # issue 13
     # Participation points: participants first, so the policy sees links (simulation/points.py).
-    summary.participants = register_participants(app, build_district(seed), seed, now)
+    summary.participants = register_participants(app, district, seed, now)
     chunks = [range(first, min(first + chunk, cases)) for first in range(0, cases, chunk)]
     for simulated in _simulated(chunks, seed, now, cases, workers):
         done, (aggregates, keys) = simulated

@@ -34,6 +34,7 @@ from simulation.problems import (
     VENUES,
     Problem,
 )
+from simulation.providers import DEFAULT, Quality, ServiceBook
 
 # One case's story ---------------------------------------------------------------------------
 
@@ -62,6 +63,8 @@ class Plan:
     reported_at: datetime
     compound: Compound
     people: People
+    #: The providers' year (simulation/providers.py); None: the story's own draws.
+    service: ServiceBook | None = None
 
 
 def working_time(t: datetime, rng: random.Random) -> datetime:
@@ -117,6 +120,7 @@ def story(  # noqa: PLR0915 - one story, read top to bottom like the eight steps
 ) -> Story:
     """The life of one case, action by action; the driver sends back what happened."""
     c, p = plan.compound, plan.people
+    service = plan.service  # issue 13: who is charged with an order, and how well it works
     clock = Clockwork(plan.reported_at, rng)
     channel = _pick(rng, CHANNELS)
     building = rng.randint(1, c.buildings)
@@ -306,19 +310,23 @@ def story(  # noqa: PLR0915 - one story, read top to bottom like the eight steps
     names = {Role.PROPERTY_COMPANY: c.property_company, Role.OWNERS_COMMITTEE: f"{c.name}业委会",
              Role.COMMUNITY: f"{c.community.name}居委会"}
 
-    def assign(work_days: float) -> Generator[Act, Any, tuple[Actor, datetime]]:
+    def assign(work_days: float) -> Generator[Act, Any, tuple[Actor, datetime, Quality]]:
         role = Role(rng.choices([r for r, _ in roles], [w for _, w in roles])[0])
         clock.days(0.2, 3)
         due = clock.t + timedelta(days=work_days)
         funding = rng.choice((["业委会"], ["物业公司"], ["维修基金"], ["政府奖补", "业委会"],
                               ["居民捐款"], ["社区公益金"], []))
+        stamp = {} if service is None else {
+            "provider_code": service.provider(c.id, role.value, clock.t)}
         yield record("ImplementationAssigned", p.community, assignee_role=role.value,
-                     assignee=names[role], due_at=canonical_time(due), funding_sources=funding)
-        clock.after(2, 48)
+                     assignee=names[role], due_at=canonical_time(due), funding_sources=funding,
+                     **stamp)
+        quality = DEFAULT if service is None else service.quality_of(stamp["provider_code"])
+        clock.after(2 * quality.accept, 48 * quality.accept)
         doer = doers[role]
         assert doer is not None
         yield record("ImplementationAccepted", doer, note="已领单")
-        return doer, due
+        return doer, due, quality
 
     low, high = problem.work_days
     rounds = 0
@@ -329,10 +337,10 @@ def story(  # noqa: PLR0915 - one story, read top to bottom like the eight steps
             yield from assign(rng.uniform(low, high))
             clock.days(1, 5)
             yield record("CommentAdded", p.community, text="原责任方无法承接, 重新派单")
-        doer, due = yield from assign(rng.uniform(low, high) if rounds == 1
-                                      else rng.uniform(5, 15))
+        doer, due, quality = yield from assign(rng.uniform(low, high) if rounds == 1
+                                               else rng.uniform(5, 15))
         span = (due - clock.t).total_seconds() / 86400
-        overrun = rng.random() < 0.12
+        overrun = rng.random() < quality.overrun
         finish = span * (rng.uniform(1.1, 1.8) if overrun else rng.uniform(0.4, 1.0))
         for percent in sorted(rng.sample((20, 30, 50, 60, 80), k=rng.randint(0, 3))):
             clock.at_least(clock.t + timedelta(days=finish * percent / 100 * 0.5))
@@ -347,13 +355,13 @@ def story(  # noqa: PLR0915 - one story, read top to bottom like the eight steps
                      cost_fen=cost, evidence=["after-1.jpg", "after-2.jpg"])
         maybe_stall("supervise")
         clock.days(0.5, 5)
-        if rng.random() < 0.08 and rounds < 3:
+        if rng.random() < quality.fail and rounds < 3:
             yield record("SupervisionRecorded", p.party, verdict="failed",
                          note=rng.choice(SUPERVISION_FAILURES))
             continue
         yield record("SupervisionRecorded", p.party, verdict="passed", note="现场查看, 已整改到位")
         satisfaction = rng.choices(("satisfied", "basically_satisfied", "dissatisfied"),
-                                   (80, 15, 5))[0]
+                                   quality.satisfaction)[0]
         if rng.random() < 0.55:
             clock.after(2, 72)
             rater = reporter_actor if is_resident else rng.choice(p.residents)
@@ -367,7 +375,7 @@ def story(  # noqa: PLR0915 - one story, read top to bottom like the eight steps
             yield record("ResidentRated", rng.choice((p.grid, p.community)),
                          satisfaction=satisfaction, source="callback", resident_id=called,
                          comment="电话回访")
-        if rng.random() < 0.03 and rounds < 3:
+        if rng.random() < quality.reopen and rounds < 3:
             clock.days(5, 40)
             yield record("CaseReopened", p.community, reason=rng.choice(REOPEN_REASONS))
             continue

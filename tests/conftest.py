@@ -119,6 +119,7 @@ class People:
     property = Actor("property-1", Role.PROPERTY_COMPANY, frozenset({"JX"}))
     auditor = Actor("auditor-1", Role.AUDITOR)
     admin = Actor("admin-1", Role.ADMIN)
+    street = Actor("street-1", Role.STREET, communities=frozenset({"C1"}))
     outsider = Actor("property-9", Role.PROPERTY_COMPANY, frozenset({"OTHER"}))
 
 

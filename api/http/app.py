@@ -27,6 +27,7 @@ from api.http import (
     routes_meetings,
     routes_points,
     routes_projections,
+    routes_providers,
 )
 from api.http.background import Service, background_services
 from api.http.erasure import Purger
@@ -51,6 +52,7 @@ ROUTERS: list[APIRouter] = [
     routes_points.router,  # participation points (积分制)
     routes_fees.router,  # fee collection (docs/adr/0110)
     routes_meetings.router,  # joint meetings (docs/adr/0113)
+    routes_providers.router,  # issue 13: providers and the red/black list
 ]
 
 DESCRIPTION = """\

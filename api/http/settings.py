@@ -6,8 +6,10 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from api.http.provider_settings import provider_rules_env
 from domain.clock import Clock
 from domain.config import ConfigError, database_url
+from domain.providers.config import ProviderRules
 
 
 def group_commit_env() -> bool | None:
@@ -72,6 +74,8 @@ class Settings:
     #: a revocation through this server applies at once, one from elsewhere (the command
     #: line, another server) within this many seconds. 0 asks the database every request.
     token_cache_seconds: float = field(default_factory=lambda: token_cache_env(5.0))
+    #: The red/black list's weights and thresholds (issue 13, docs/adr/0091).
+    provider_rules: ProviderRules = field(default_factory=provider_rules_env)
 
     def group_commit_for(self, store_kind: str) -> bool:
         return self.group_commit if self.group_commit is not None else store_kind == "postgres"

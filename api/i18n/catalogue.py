@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from api.i18n.providers import PROVIDER_MESSAGES, PROVIDER_PROBLEMS
+
 M = tuple[str, str]
 
 _PAGE: dict[str, M] = {
@@ -327,7 +329,7 @@ _VOCABULARY: dict[str, M] = {
     "event.CommentAdded": ("添加备注", "Comment added"),
 }
 
-MESSAGES: dict[str, M] = {**_PAGE, **_VOCABULARY}
+MESSAGES: dict[str, M] = {**_PAGE, **_VOCABULARY, **PROVIDER_MESSAGES}  # issue 13
 
 Label = Callable[[str, str], str]
 CHINA = timezone(timedelta(hours=8))
@@ -410,6 +412,7 @@ PROBLEMS: dict[str, str] = {
     "database_unreachable": "数据库暂时无法连接。",
     "http_error": "请求出错。",
 }
+PROBLEMS.update(PROVIDER_PROBLEMS)  # issue 13
 
 #: The title of each HTTP status, (Chinese, English).
 TITLES: dict[int, M] = {

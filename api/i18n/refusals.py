@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from api.i18n.catalogue import MESSAGES
+from api.i18n.providers import PROVIDER_PATTERNS, PROVIDER_REASONS
 
 #: Fixed reasons, English as the domain raises them -> Chinese.
 REASONS: dict[str, str] = {
@@ -85,6 +86,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
      lambda m: f"{_role(m['role'])}只记录其服务小区的收费(本小区的服务方:"
                f"{_role(m['kind']) if m['kind'] != 'none' else '无'})"),
 )
+
+
+# Issue 13: the providers' refusals (api/i18n/providers.py).
+REASONS.update(PROVIDER_REASONS)
+PATTERNS = (*PATTERNS, *PROVIDER_PATTERNS)
 
 
 def refusal_zh(reason: str) -> str | None:

@@ -30,6 +30,7 @@ from api.pages import (
     routes_figures,
     routes_login,
     routes_points,
+    routes_providers,
 )
 from api.pages.access import LoginRequired
 from api.pages.render import STATIC, page_language, url_for_lang
@@ -37,7 +38,8 @@ from api.pages.render import STATIC, page_language, url_for_lang
 ROUTERS = (routes_login.router, routes_figures.router, routes_cases.router,
            routes_audit.router, routes_board.router,
            routes_points.router,  # participation points (积分制)
-           routes_fees.router)  # fees and joint meetings (issue 14)
+           routes_fees.router,  # fees and joint meetings (issue 14)
+           routes_providers.router)  # issue 13: the red/black list (红黑榜)
 
 
 #: The docs pages may load nothing from another host: the browser itself refuses (ReDoc's

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -160,13 +160,19 @@ class Directory:
 
     def resolve(self, actor: Actor) -> Actor:
         """The actor with the compounds and communities its named units cover now."""
-        if not actor.units:
+        if not actor.units and actor.provider is None:
             return actor
         view = self._view
         known = self._resolved.get(actor)
         if known is not None and known[0] is view:
             return known[1]
-        resolved = actor.with_coverage(*view.covered(actor.units))
+        resolved = actor
+        if actor.provider is not None and not actor.units:
+            # A provider's credential without named units covers the compounds its
+            # provider serves or served (practices.md, docs/adr/0092).
+            served = frozenset(("compound", c) for c in view.served_by(actor.provider))
+            resolved = replace(actor, units=served, compounds=frozenset(c for _, c in served))
+        resolved = resolved.with_coverage(*view.covered(resolved.units))
         if len(self._resolved) > 10_000:
             self._resolved = {}
         self._resolved[actor] = (view, resolved)
@@ -293,6 +299,21 @@ class Directory:
         aggregate.change("GridTeamSet", {"members": sealed}, actor, now)
         self._app.save(aggregate)
         self.refresh()
+
+    # Providers (docs/adr/0090-provider-stream.md) --------------------------------------
+
+    def record_assignment(self, compound: str, provider: str | None, day: str,
+                          reason: dict[str, Any] | None, actor: Actor,
+                          command: Any = None) -> tuple[int, int]:
+        """Record a replacement (更换) decided by ``domain.providers.service``: the
+        compound's ``ProviderAssigned`` from ``day``, with ``command``'s row (exactly once).
+        Returns the event's log position and the unit stream's version."""
+        aggregate = self._load({}, compound)
+        aggregate.change("ProviderAssigned", {"provider": provider, "from": day,
+                                              "reason": reason}, actor, self._now())
+        recordings = self._app._commit(aggregate, command=command, kind="event")
+        self.refresh()
+        return int(recordings[-1].notification.id), aggregate.version
 
     def _load(self, pending: dict[str, Unit], code: str) -> Unit:
         if code not in pending:

@@ -138,6 +138,11 @@ class DirectoryView:
             yield child
             stack.extend(self.children(child))
 
+    def served_by(self, provider: str) -> list[str]:
+        """The compounds a provider serves or served (any assignment naming it)."""
+        return sorted(u.code for u in self.units.values()
+                      if u.level is Level.COMPOUND and any(p == provider for _, p in u.providers))
+
     def of_level(self, level: Level) -> list[UnitInfo]:
         return [u for u in self.units.values() if u.level is level]
 

@@ -27,6 +27,7 @@ ROLE_ACTORS: dict[Role, Actor] = {
     Role.PROPERTY_COMPANY: People.property,
     Role.AUDITOR: People.auditor,
     Role.ADMIN: People.admin,
+    Role.STREET: People.street,
 }
 
 #: A permitted actor for each event type on a case built by ``tests.stories`` (the work is
