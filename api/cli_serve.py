@@ -4,8 +4,40 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 from dataclasses import replace
 from typing import Any
+
+from api.cli import CommandError
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 1 to 65535 (argparse type: anything else is one line and exit 2)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:  # noqa: PLR2004 - the range of TCP ports
+        raise argparse.ArgumentTypeError(f"port must be 1 to 65535, not {port}")
+    return port
+
+
+def check_listen(host: str, port: int) -> None:
+    """``CommandError`` (exit 2, one line) when ``host:port`` cannot be listened on: in
+    use, or an address this machine does not have. Checked before the store is touched."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as error:
+        raise CommandError(f"cannot listen on {host}:{port}: {error.strerror or error}"
+                           ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise CommandError(f"cannot listen on {host}:{port}: {error.strerror or error}"
+                               ) from None
 
 
 def register(subparsers: Any) -> None:
@@ -16,7 +48,8 @@ def register(subparsers: Any) -> None:
         "(default: the SQLite file ./yishi.db). OpenAPI at /openapi.json, docs at /docs.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument("--port", type=port_number, default=8000,
+                       help="port to listen on, 1 to 65535 (8000)")
     serve.add_argument("--no-projections", action="store_true",
                        help="do not run the projections in this process")
     serve.add_argument("--access-log", action="store_true", help="log every request")
@@ -31,6 +64,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from api.http.app import create_app  # noqa: PLC0415
     from api.http.settings import Settings  # noqa: PLC0415
 
+    check_listen(args.host, args.port)
     settings = Settings()
     if args.database_url:
         settings = replace(settings, database_url=args.database_url)

@@ -341,3 +341,30 @@ def test_log_status_on_a_store_whose_log_was_never_built_creates_no_table(
         assert not ls.has_tables(cases.db)
     finally:
         cases.close()
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "0", "http"])
+def test_serve_refuses_a_port_outside_1_to_65535_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, port: str,
+) -> None:
+    store = tmp_path / "never.db"
+    with pytest.raises(SystemExit) as exited:
+        main(["--database-url", f"sqlite:///{store}", "serve", "--port", port])
+    assert exited.value.code == 2
+    assert "port" in one_line(capsys.readouterr().err)
+    assert not store.exists()
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status, _, err = run(capsys, "--database-url", f"sqlite:///{tmp_path / 'y.db'}",
+                             "serve", "--port", str(port))
+    assert status == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in one_line(err)
