@@ -66,11 +66,11 @@ def erase_subject(
     erase); a subject outside the admin's scope reads as not found too."""
     erased = cases.erase_subject(subject_id, actor, _resident_scope(credentials, subject_id))
     status = f"/admin/erasures/{subject_id}"
-    state = cases.keys.erasure_state(subject_id)
-    if not erased and state is None:  # no key was ever held: a mistyped id, most likely
+    if not erased and cases.keys.erasure_state(subject_id) is None:  # no key was ever held
         raise Problem(404, "subject_not_found",
                       f"no personal data is held for data subject {subject_id}; nothing erased")
     done = cases.complete_erasures(settings.erasure_wait_seconds)
+    state = cases.keys.erasure_state(subject_id)  # after the purge: complete, or pending
     out = ErasedOut(subject_id=subject_id, erased=erased, state=state, status=status)
     if not done:
         request.app.state.purger.kick()
