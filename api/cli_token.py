@@ -66,6 +66,9 @@ def run_create(args: argparse.Namespace) -> int:
             if unit is None or unit.level.value != level:
                 raise CommandError(f"--{level} {code} is not a registered {level}; register it"
                                    " first (yishi directory import FILE.csv)")
+        if args.role == Role.RESIDENT.value and not (args.compound or args.grid):
+            raise CommandError("a resident token names the compound the resident lives in"
+                               " (--compound C); without one it would cover the whole store")
         if args.provider is not None:
             _check_provider(app, args.role, args.provider)
         token = credentials.issue(args.role, args.compound, args.community, args.name,

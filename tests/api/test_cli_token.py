@@ -127,3 +127,18 @@ def test_a_residents_token_name_is_sealed_and_erased_with_the_resident(
 def _wal(path: str) -> bytes:
     wal = Path(path + "-wal")
     return wal.read_bytes() if wal.exists() else b""
+
+
+@pytest.mark.parametrize("scope", [[], ["--community", "C1"], ["--street", "S1"]])
+def test_a_resident_token_names_the_compound_the_resident_lives_in(
+    capsys: pytest.CaptureFixture[str], sqlite_url: str, tmp_path: Path, scope: list[str]
+) -> None:
+    _registered(capsys, sqlite_url, tmp_path)
+    status, out, err = run(capsys, sqlite_url, "token", "create", "--role", "resident",
+                           *scope, "--name", "居民")
+    assert status == 2
+    assert out == ""
+    assert "--compound" in err
+    assert err.count("\n") == 1
+    _, listing, _ = run(capsys, sqlite_url, "token", "list")
+    assert listing == ""
