@@ -202,6 +202,14 @@ def test_the_command_fills_a_store_and_says_how_to_look_around(
             assert f"  {role} " in out
         assert "curl -H 'Authorization: Bearer yst_" in out
     assert main(["--database-url", sqlite_url, "verify"]) == 0
+    capsys.readouterr()
+    # The projections and the points policy are caught up; the policy reads past its own
+    # awards (README: "yishi demo leaves them caught up"; the log is built by the server).
+    assert main(["--database-url", sqlite_url, "projections", "status"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if " lag " in line and not line.startswith("log ")]
+    assert any(line.split()[0] == "points" for line in lines), lines
+    assert all(line.split()[-1] == "0" for line in lines), lines
 
 
 def test_the_command_refuses_a_store_that_already_holds_events(
