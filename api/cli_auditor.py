@@ -104,6 +104,18 @@ def open_mirror(root: Path, verifier: Verifier) -> Mirror:
                   lambda n: mirror_leaves(root, n))
 
 
+def _reason(error: Any) -> str:
+    """``": <detail>"`` of the server's problem document (RFC 9457) in an
+    ``urllib.error.HTTPError``, or nothing: what the server said is the reason the auditor
+    needs ("for district-wide auditors")."""
+    try:
+        problem = json.loads(error.read(65536).decode("utf-8"))
+    except (OSError, ValueError):
+        return ""
+    detail = problem.get("detail") if isinstance(problem, dict) else None
+    return f": {' '.join(str(detail).split())[:300]}" if detail else ""
+
+
 def _get(url: str, token: str | None) -> bytes:
     import urllib.error  # noqa: PLC0415 (only 'audit pull' needs HTTP: verify starts faster)
     import urllib.request  # noqa: PLC0415
@@ -118,7 +130,7 @@ def _get(url: str, token: str | None) -> bytes:
             body: bytes = answer.read()
             return body
     except urllib.error.HTTPError as error:
-        raise AuditError(f"GET {url}: HTTP {error.code}") from None
+        raise AuditError(f"GET {url}: HTTP {error.code}{_reason(error)}") from None
     except (urllib.error.URLError, OSError) as error:
         raise AuditError(f"GET {url}: {getattr(error, 'reason', error)}") from None
 

@@ -17,7 +17,7 @@ def port_number(text: str) -> int:
         port = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= port <= 65535:  # noqa: PLR2004 - the range of TCP ports
+    if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"port must be 1 to 65535, not {port}")
     return port
 

@@ -102,6 +102,12 @@ def test_the_log_over_http_and_the_auditors_commands(
     bundle = tmp_path / "case.json"
     bundle.write_text(http.get(f"/cases/{case}/export", headers=resident).text)
     mirror = tmp_path / "mirror"
+    # A resident's token cannot pull the log: the command says what the server said.
+    assert main(["audit", "pull", server.url, "--token", resident["Authorization"].split()[1],
+                 "--key", vkey, "--dir", str(tmp_path / "refused")]) == 2
+    refused = capsys.readouterr().err
+    assert "HTTP 403: " in refused
+    assert "auditor" in refused
     token = auditor["Authorization"].split()[1]
     assert main(["audit", "pull", server.url, "--token", token, "--key", vkey,
                  "--dir", str(mirror)]) == 0
