@@ -74,9 +74,11 @@ async def get_actor(
 
 
 async def get_admin(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
-    """Credential management is the admin's (管理员); the domain checks erasure itself."""
+    """Credentials, the directory and erasure are the admin's (管理员); the domain checks
+    erasure and the directory's scope itself."""
     if actor.role is not Role.ADMIN:
-        raise Problem(403, "forbidden_role", "only an admin manages credentials", role=actor.role)
+        raise Problem(403, "forbidden_role", "only an admin may do this (credentials, the"
+                      " directory, erasure)", role=actor.role)
     return actor
 
 

@@ -179,5 +179,8 @@ def put_unit(body: Annotated[UnitIn, Body()], cases: CasesDep, admin: AdminDep
         if body.level != "grid":
             raise DirectoryRefused([{"line": 0, "field": "team",
                                      "message": "only a grid has a team"}])
-        cases.directory.set_team(body.code, [(m.role, m.name) for m in body.team], admin)
+        team = cases.directory.set_team(body.code, [(m.role, m.name) for m in body.team],
+                                        admin)
+        return JSONResponse({**_imported(result), "team": team,
+                             "events": _imported(result)["events"] + team})
     return JSONResponse(_imported(result))

@@ -266,9 +266,11 @@ class Directory:
             self.refresh()
         return Imported(added, changed, assignments)
 
-    def set_team(self, grid: str, members: Sequence[tuple[str, str]], actor: Actor) -> None:
+    def set_team(self, grid: str, members: Sequence[tuple[str, str]], actor: Actor) -> int:
         """Set a grid's team ("1+3+N": role and name of each member); each name is sealed
-        under its own data subject ``member:<uuid>`` and erasable like a contact."""
+        under its own data subject ``member:<uuid>`` and erasable like a contact. The events
+        recorded: 0 when the team is already exactly this (same roles and names, in order),
+        so posting it again changes nothing, else 1 (``GridTeamSet``)."""
         _must_be_admin(actor)
         unit = self.unit(grid)
         if unit is None or unit.level is not Level.GRID:
@@ -288,6 +290,8 @@ class Directory:
                                "message": f"1 to {MAX_NAME} characters, one line"})
         if errors:
             raise DirectoryRefused(errors)
+        if self._current_team(unit) == [(role, name) for role, name in members]:
+            return 0
         now = self._now()
         sealed = []
         for role, name in members:
@@ -299,6 +303,15 @@ class Directory:
         aggregate.change("GridTeamSet", {"members": sealed}, actor, now)
         self._app.save(aggregate)
         self.refresh()
+        return 1
+
+    def _current_team(self, unit: UnitInfo) -> list[tuple[str, str | None]]:
+        """The grid's team now as (role, name) pairs, names unsealed (None once erased)."""
+        team: list[tuple[str, str | None]] = []
+        for member in unit.team:
+            contact = unseal(member["name"], self._keys.get(member["subject_id"]))
+            team.append((member["role"], contact["name"] if contact else None))
+        return team
 
     # Providers (docs/adr/0090-provider-stream.md) --------------------------------------
 

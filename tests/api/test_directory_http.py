@@ -79,6 +79,14 @@ def test_an_admin_registers_units_and_a_grid_team_whose_names_only_staff_see(
     created = client.post("/directory/units", headers=admin.headers, json={
         "level": "grid", "code": "JT-G1", "name": "涧田网格", "parent": "JT", "team": team})
     assert created.status_code == 200, created.text
+    assert created.json() == {"added": 1, "changed": 0, "assignments": 0, "team": 1,
+                              "events": 2}  # the unit's registration and its team
+    again = client.post("/directory/units", headers=admin.headers, json={
+        "level": "grid", "code": "JT-G1", "name": "涧田网格", "parent": "JT", "team": team})
+    assert again.json() == {"added": 0, "changed": 0, "assignments": 0, "team": 0,
+                            "events": 0}  # the same team again: nothing recorded
+    history = client.get("/directory/JT-G1", headers=admin.headers).json()["history"]
+    assert [e["type"] for e in history].count("GridTeamSet") == 1
     staff = issue(server, Role.COMMUNITY, communities=["C1"])
     resident = issue(server, Role.RESIDENT, compounds=["JT"])
     seen: dict[str, Any] = client.get("/directory/JT-G1", headers=staff.headers).json()
@@ -90,7 +98,7 @@ def test_an_admin_registers_units_and_a_grid_team_whose_names_only_staff_see(
     grid_worker = issue(server, Role.GRID_WORKER, compounds=["JX"])
     refused = client.post("/directory/units", headers=grid_worker.headers,
                           json={"level": "grid", "code": "X", "name": "x", "parent": "JX"})
-    is_problem(refused, 403)
+    assert "only an admin may do this" in is_problem(refused, 403)["detail"]
 
 
 def test_a_bad_import_names_its_line_and_imports_nothing(
