@@ -9,23 +9,21 @@ so are the time limits. Build one with ``open_cases()`` from a database URL.
 from __future__ import annotations
 
 import contextlib
-import copy
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
-from eventsourcing.popo import POPOApplicationRecorder
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
 
-from domain.case import Case, event_type_of, merge_cases
+from domain.case import Case, merge_cases
+from domain.case_reads import CaseReads, StoredCaseEvent
 from domain.catalogue import validate_data
 from domain.clock import Clock, SystemClock
 from domain.commands import (
@@ -38,13 +36,9 @@ from domain.commands import (
 from domain.config import ConfigError, StoreSettings, parse_database_url
 from domain.deadlines import TimeLimits
 from domain.directory import Directory
+from domain.erasure import SubjectErasure
 from domain.errors import (
-    CaseNotFound,
-    DomainError,
     InvalidEventData,
-    OutOfScope,
-    PermissionDenied,
-    SubjectOutOfScope,
     VersionConflict,
 )
 from domain.fees.service import Fees
@@ -52,53 +46,17 @@ from domain.grids import compound_of, stamp_grid
 from domain.groupcommit import GroupCommitter
 from domain.model import Actor, Role
 from domain.points import Points
-from domain.privacy import ErasureState, SubjectKeys, seal, unseal
+from domain.privacy import SubjectKeys, seal
 from domain.providers.attribution import order_provider
 from domain.providers.service import Providers
 from domain.steps import StepCommands
 from domain.storage import Database
-from domain.verification import ChainReport, ChainWalker, stored_rows
 
 #: How often a command without If-Match is re-decided when another writer got in first.
 #: Each round of a race has one winner, so n concurrent writers need up to n attempts.
 _HEAD_RETRIES = 64
 
 _YES = ("y", "yes", "true", "t", "on", "1")
-
-
-@dataclass(frozen=True)
-class StoredCaseEvent:
-    """One event of a case as auditors and clients read it."""
-
-    case_id: UUID
-    version: int
-    type: str
-    data: dict[str, Any]
-    actor_id: str
-    actor_role: str
-    step_before: str | None
-    step_after: str
-    recorded_at: datetime
-    prev_hash: str
-    hash: str
-    position: int | None
-
-    @classmethod
-    def of(cls, event: Case.Event, position: int | None) -> StoredCaseEvent:
-        return cls(
-            case_id=event.originator_id,
-            version=event.originator_version,
-            type=event_type_of(event),
-            data=event.data,
-            actor_id=event.actor_id,
-            actor_role=event.actor_role,
-            step_before=event.step_before,
-            step_after=event.step_after,
-            recorded_at=event.timestamp,
-            prev_hash=event.prev_hash,
-            hash=event.hash,
-            position=position,
-        )
 
 
 @dataclass(frozen=True)
@@ -117,7 +75,7 @@ _RECORDERS = {
 }
 
 
-class Cases(StepCommands, Application[UUID]):
+class Cases(StepCommands, SubjectErasure, CaseReads, Application[UUID]):
     """Every case stream of one store, and the commands of the eight-step method."""
 
     name = "yishi"
@@ -328,218 +286,6 @@ class Cases(StepCommands, Application[UUID]):
             )
         raise VersionConflict(case_id, duplicate.version - 1, self._current_version(case_id))
 
-    def erase_subject(
-        self,
-        subject_id: str,
-        actor: Actor,
-        resident_scope: Iterable[tuple[str, str]] | None = None,
-    ) -> bool:
-        """Shred a data subject's key (PIPL erasure). True when there was one to shred.
-
-        Only within the admin's scope (docs/adr/0070-scope-model.md): a report's subject
-        (``report:<case id>``) where the case is covered, a grid member's
-        (``member:...``) where the grid lies within it, a resident's
-        (``resident:<credential id>``) where ``resident_scope``, the credential's named
-        units, does. Anything else only for a district-wide admin; ``SubjectOutOfScope``
-        otherwise (which reads as not found).
-        """
-        if actor.role is not Role.ADMIN:
-            raise PermissionDenied("erase", actor.role, "only an admin erases personal data")
-        actor = self.directory.resolve(actor)
-        if not self._subject_in_scope(subject_id, actor, resident_scope):
-            raise SubjectOutOfScope(f"data subject {subject_id}")
-        return self.keys.erase(subject_id, actor.id, self.clock.now())
-
-    def complete_erasures(self, wait_seconds: float = 5.0) -> bool:
-        """Leave no copy of any erased key in the database's files (docs/adr/0073). True
-        when done; False when older readers remained for ``wait_seconds`` (try again)."""
-        return self.keys.purge(wait_seconds, self.clock.now())
-
-    def erasure_state(self, subject_id: str, actor: Actor,
-                      resident_scope: Iterable[tuple[str, str]] | None = None
-                      ) -> ErasureState | None:
-        """``complete``, ``pending`` or None (never erased), within the admin's scope."""
-        if actor.role is not Role.ADMIN:
-            raise PermissionDenied("erase", actor.role, "only an admin erases personal data")
-        if not self._subject_in_scope(subject_id, self.directory.resolve(actor), resident_scope):
-            raise SubjectOutOfScope(f"data subject {subject_id}")
-        return self.keys.erasure_state(subject_id)
-
-    def _subject_in_scope(
-        self, subject_id: str, actor: Actor, resident_scope: Iterable[tuple[str, str]] | None
-    ) -> bool:
-        if actor.is_district_wide:
-            return True
-        kind, _, rest = subject_id.partition(":")
-        if kind == "report":
-            try:
-                case = self.get_case(UUID(rest))
-            except (ValueError, CaseNotFound):
-                return False
-            return actor.covers(case.compound_id, case.community_id)
-        if kind == "member":
-            view = self.directory.refresh()
-            grids = [u.code for u in view.units.values()
-                     if any(m.get("subject_id") == subject_id for m in u.team)]
-            return bool(grids) and all(
-                self.directory.within([("grid", g)], actor) for g in grids
-            )
-        if kind == "participant":  # participation points: the participant's compound
-            try:
-                participant = self.points.get(UUID(rest), actor)
-            except (ValueError, DomainError):
-                return False
-            return actor.covers(participant.compound_id, participant.community_id)
-        if kind == "resident" and resident_scope is not None:
-            return self.directory.within(resident_scope, actor)
-        return False
-
-    # Reads ------------------------------------------------------------------------------
-
-    def get_case(
-        self,
-        case_id: UUID,
-        version: int | None = None,
-        as_of: datetime | None = None,
-        reader: Actor | None = None,
-    ) -> Case:
-        """The case now, at a version, or as it was at a time; scope-checked for a reader."""
-        if as_of is not None:
-            versions = [
-                e.originator_version for e in self._case_events(case_id) if e.timestamp <= as_of
-            ]
-            if not versions:
-                raise CaseNotFound(case_id)
-            version = max(versions) if version is None else min(version, max(versions))
-        try:
-            case: object = self.repository.get(case_id, version=version)
-        except AggregateNotFoundError:
-            raise CaseNotFound(case_id) from None
-        if not isinstance(case, Case):
-            raise CaseNotFound(case_id)
-        if reader is not None and not self.directory.resolve(reader).covers(
-            case.compound_id, case.community_id
-        ):
-            raise OutOfScope(case_id)
-        return case
-
-    def history(self, case_id: UUID, up_to: int | None = None) -> list[StoredCaseEvent]:
-        """Every event of the case in order, with its global position (what auditors replay)."""
-        positions = self.positions(case_id)
-        events = [
-            StoredCaseEvent.of(e, positions.get(e.originator_version))
-            for e in self._case_events(case_id, up_to)
-        ]
-        if not events:
-            raise CaseNotFound(case_id)
-        return events
-
-    def replay(self, case_id: UUID, up_to: int | None = None) -> list[tuple[StoredCaseEvent, Case]]:
-        """Each event with the state right after it, folded from the events (no snapshot)."""
-        result: list[tuple[StoredCaseEvent, Case]] = []
-        case: Case | None = None
-        positions = self.positions(case_id)
-        for event in self._case_events(case_id, up_to):
-            case = event.mutate(case)
-            assert case is not None
-            result.append(
-                (StoredCaseEvent.of(event, positions.get(event.originator_version)), _copy(case))
-            )
-        if not result:
-            raise CaseNotFound(case_id)
-        return result
-
-    def reporter_of(self, case: Case) -> dict[str, Any] | None:
-        """The reporter's contact in plain text, ``{"erased": True}``, or None when none."""
-        if case.reporter is None:
-            return None
-        contact = unseal(case.reporter, self.keys.get(case.reporter["subject_id"]))
-        return contact if contact is not None else {"erased": True}
-
-    def case_ids(self) -> Iterator[UUID]:
-        """Every case id, in the order the cases were reported."""
-        topic = get_topic(Case.ProblemReported)
-        start = 1
-        while True:
-            page = self.recorder.select_notifications(start=start, limit=1000, topics=[topic])
-            if not page:
-                return
-            for notification in page:
-                yield UUID(str(notification.originator_id))
-            start = page[-1].id + 1
-
-    def head_position(self) -> int:
-        return self.recorder.max_notification_id() or 0
-
-    def positions(self, case_id: UUID) -> dict[int, int]:
-        """Global log position of each of the case's events, by version."""
-        recorder = self.recorder
-        if isinstance(recorder, PostgresApplicationRecorder):
-            rows = self.db.execute(
-                f"SELECT originator_version, notification_id FROM "
-                f"{self.db.table(recorder.events_table_name)} WHERE originator_id = %s",
-                (case_id,),
-            )
-        elif isinstance(recorder, SQLiteApplicationRecorder):
-            rows = self.db.execute(
-                f"SELECT originator_version, rowid FROM {recorder.events_table_name}"
-                " WHERE originator_id = %s",
-                (case_id.hex,),
-            )
-        elif isinstance(recorder, POPOApplicationRecorder):
-            index = recorder._stored_events_index.get(str(case_id), {})
-            rows = [(version, i + 1) for version, i in index.items()]
-        else:  # pragma: no cover - no other recorders are configured
-            rows = []
-        return {int(version): int(position) for version, position in rows}
-
-    # Verification -----------------------------------------------------------------------
-
-    def verify(self, case_id: UUID) -> ChainReport:
-        """Recompute the case's hash chain from the stored bytes (防篡改校验)."""
-        stored = self.recorder.select_events(case_id)
-        if not stored:
-            raise CaseNotFound(case_id)
-        walker = ChainWalker()
-        for row in stored:
-            walker.feed(case_id, row.originator_version, row.topic, row.state)
-        return self._with_snapshots(walker.report(case_id))
-
-    def verify_all(self, page_size: int = 10_000) -> Iterator[ChainReport]:
-        """Every case's chain, from one ordered scan of the whole log (raw rows, in pages)."""
-        walker = ChainWalker()
-        for row in stored_rows(self.recorder, page_size):
-            walker.feed(*row)
-        for report in walker.reports():
-            yield self._with_snapshots(report)
-
-    def _with_snapshots(self, report: ChainReport) -> ChainReport:
-        if report.valid and report.events >= min(self.snapshotting_intervals.values()):
-            return self._verify_snapshots(report)
-        return report
-
-    def _verify_snapshots(self, report: ChainReport) -> ChainReport:
-        """Snapshots shortcut reads: each must equal the fold of the events up to it."""
-        assert self.snapshots is not None
-        try:
-            snapshots: dict[int, Any] = {
-                s.originator_version: s for s in self.snapshots.get(report.case_id)
-            }
-        except Exception as error:
-            return replace(report, valid=False, reason=f"a snapshot cannot be read: {error}")
-        case: Case | None = None
-        for event in self._case_events(report.case_id):
-            case = event.mutate(case)
-            snapshot = snapshots.pop(event.originator_version, None)
-            if snapshot is not None and vars(snapshot.mutate(None)) != vars(case):
-                return replace(
-                    report,
-                    valid=False,
-                    broken_at=event.originator_version,
-                    reason="the snapshot at this version differs from the events",
-                )
-        return report
-
     # Internals --------------------------------------------------------------------------
 
     def _case_events(self, case_id: UUID, up_to: int | None = None) -> Iterator[Case.Event]:
@@ -624,10 +370,6 @@ class Cases(StepCommands, Application[UUID]):
             ),
             default=0,
         )
-
-
-def _copy(case: Case) -> Case:
-    return copy.deepcopy(case)
 
 
 def open_cases(

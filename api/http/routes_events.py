@@ -17,9 +17,10 @@ from api.http.problems import Problem, language_of
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
 from api.http.views import appended_out, event_out
-from domain.application import Cases, StoredCaseEvent
+from domain.application import Cases
 from domain.bounds import JSON_SAFE_INTEGER
 from domain.case import Case, event_type_of
+from domain.case_reads import StoredCaseEvent
 from domain.commands import Command, CommandRow
 from domain.errors import CaseNotFound, VersionConflict
 from domain.model import Actor

@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from api.http.models import ActorOut, AppendedOut, CaseOut, EventOut, Reporter
-from domain.application import Cases, StoredCaseEvent
+from domain.application import Cases
 from domain.case import Case
+from domain.case_reads import StoredCaseEvent
 from domain.model import STEP_NAMES_ZH, Actor, Role
 from domain.privacy import unseal
 from domain.rules import allowed_events, may_read_contact

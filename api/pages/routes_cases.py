@@ -26,8 +26,8 @@ from api.pages.access import PageActor, cases_of
 from api.pages.csvfile import csv_download
 from api.pages.names import unit_names
 from api.pages.render import page_language, render
-from domain.application import StoredCaseEvent
 from domain.case import Case
+from domain.case_reads import StoredCaseEvent
 from domain.model import WORKING_STEPS, Step
 from domain.summaries import summarise
 from projections import queries

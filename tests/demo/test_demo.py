@@ -12,7 +12,8 @@ import pytest
 
 from api.cli import main
 from api.progress import Progress
-from domain.application import Cases, StoredCaseEvent, open_cases
+from domain.application import Cases, open_cases
+from domain.case_reads import StoredCaseEvent
 from domain.catalogue import Category
 from domain.clock import ManualClock
 from simulation.district import YEAR, build_district, grid_code

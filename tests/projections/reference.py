@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.application import Cases, StoredCaseEvent
+from domain.application import Cases
 from domain.case import Case
+from domain.case_reads import StoredCaseEvent
 from domain.model import Step
 from domain.summaries import summarise
 
