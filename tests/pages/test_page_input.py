@@ -29,7 +29,8 @@ def test_an_emptied_month_or_year_box_means_the_current_one(page: Page, site: Si
     with page.expect_navigation() as navigation:
         page.click("form.month button[type=submit]")
     response = navigation.value
-    assert response is not None and response.status == 200, page.content()[:500]
+    assert response is not None
+    assert response.status == 200, page.content()[:500]
     assert page.input_value(box) == ("2026" if box == "#year" else "2026-11")
     assert "errors" not in page.content()
 
@@ -49,7 +50,8 @@ def test_a_bad_value_is_a_page_naming_the_field(page: Page, site: Site, path: st
     login(page, site, "community", lang)
     address = site.url + path + ("&lang=en" if lang == "en" else "")
     response = page.goto(address)
-    assert response is not None and response.status == 422
+    assert response is not None
+    assert response.status == 422
     assert response.headers["content-type"].startswith("text/html")
     assert page.locator(f"li[data-field='{field}']").count() == 1
     text = page.locator("main").inner_text()
@@ -85,12 +87,14 @@ def test_overdue_takes_the_apis_booleans(page: Page, site: Site) -> None:
     login(page, site, "community")
     overdue = _listed(page, site, "overdue=true")
     everything = _listed(page, site, "")
-    assert overdue and overdue != everything
+    assert overdue
+    assert overdue != everything
     for spelling in ("1", "yes", "on", "TRUE"):
         assert _listed(page, site, f"overdue={spelling}") == overdue, spelling
         assert page.is_checked("#f-overdue")
     not_overdue = _listed(page, site, "overdue=0")
-    assert not_overdue and not set(not_overdue) & set(overdue)
+    assert not_overdue
+    assert not set(not_overdue) & set(overdue)
     assert _listed(page, site, "overdue=") == everything
 
 
