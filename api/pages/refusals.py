@@ -35,11 +35,16 @@ VOCABULARY = {"step": "step", "category": "category", "channel": "channel", "rol
               "actor_role": "role", "type": "event", "event_type": "event"}
 
 
+def _htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
 def wants_page(request: Request) -> bool:
-    """A dashboard page asked by a browser: not a download, ``text/html`` accepted."""
+    """A dashboard page asked by a browser: not a download, ``text/html`` accepted (or a
+    filter form's htmx request)."""
     path = request.url.path
     return (path.startswith("/dashboard") and not path.endswith(".csv")
-            and "text/html" in request.headers.get("accept", ""))
+            and ("text/html" in request.headers.get("accept", "") or _htmx(request)))
 
 
 def _allowed(field: str, values: tuple[str, ...], lang: Lang) -> str:
@@ -86,8 +91,14 @@ async def refusal_page(request: Request, fields: list[dict[str, str]]) -> Respon
     except LoginRequired:
         actor = None
     lang = page_language(request)
-    return render(request, "invalid.html", status=422, actor=actor, fields=fields,
-                  field_name=lambda name: _field_name(name, lang), back=request.url.path)
+    answer = render(request, "invalid.html", status=422, actor=actor, fields=fields,
+                    field_name=lambda name: _field_name(name, lang), back=request.url.path)
+    if _htmx(request):
+        # htmx swaps no 4xx answer: it loads the address as a page instead (HX-Redirect is
+        # followed whatever the status), and the browser then gets this page.
+        query = f"?{request.url.query}" if request.url.query else ""
+        answer.headers["HX-Redirect"] = request.url.path + query
+    return answer
 
 
 def _field_name(name: str, lang: Lang) -> str:

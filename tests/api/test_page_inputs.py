@@ -49,6 +49,14 @@ def test_bad_page_input_is_422_never_500(session: httpx.Client, path: str) -> No
         assert f'data-field="{field}"' in browser.text
 
 
+def test_a_filter_forms_htmx_request_is_sent_to_the_refusal_page(
+        session: httpx.Client) -> None:
+    answer = session.get("/dashboard/cases?step=foo", headers={"HX-Request": "true"})
+    assert answer.status_code == 422
+    assert answer.headers["HX-Redirect"] == "/dashboard/cases?step=foo"
+    assert answer.headers["content-type"].startswith("text/html")
+
+
 @pytest.mark.parametrize("path", [
     "/dashboard?month=", "/dashboard/rankings?month=", "/dashboard/points?month=",
     "/dashboard/meetings?month=", "/dashboard/fees?year=", "/dashboard/cases?overdue=",
