@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from api.pages import formats
 from tests.pages.conftest import Site, login
 
 FORMS = [("/dashboard", "#month"), ("/dashboard/rankings", "#month"),
@@ -132,3 +133,8 @@ def test_months_read_alike_on_every_page(page: Page, site: Site, lang: str, labe
         heading = page.locator("h1").first.inner_text()
         assert label in heading, (path, heading)
         assert "2026-10" not in heading, (path, heading)
+    page.goto(f"{site.url}/dashboard/fees?year=2026{suffix}")
+    for row in page.locator("tr[data-period]").all():
+        period = row.get_attribute("data-period") or ""
+        if len(period) == 7:  # a month of the year's fees reads as the other pages' months
+            assert row.locator("th").inner_text() == formats.month_label(period, lang)
