@@ -14,7 +14,7 @@ PROVIDER_MESSAGES: dict[str, M] = {
     "providers.title": ("物业服务红黑榜", "Providers' red/black list"),
     "providers.lead": ("{month} 月度考评：按派单月份统计，结果计至次月底；"
                        "少于 {min} 单的只列示不排名。",
-                       "The month {month}: orders by dispatch month, outcomes up to the end of "
+                       "{month}: orders by dispatch month, outcomes up to the end of "
                        "the next month; providers with fewer than {min} orders are listed, not "
                        "ranked."),
     "providers.month": ("月份", "Month"),

@@ -1,7 +1,8 @@
 """Rendering a page (渲染): the Jinja2 environment, the reader's language, and HTML answers.
 
 Templates live in ``api/pages/templates`` (package data). Every template gets ``lang``,
-``t`` (a message), ``label`` (a vocabulary name), the formats of api.pages.formats, and
+``t`` (a message), ``label`` (a vocabulary name), the formats of api.pages.formats (a month
+always as ``month_label``: 2026年3月 / March 2026), and
 ``url(path, **query)``, which keeps ``?lang=en`` on every link so a reader stays in the
 language they chose. Autoescaping is on: every text a person wrote is escaped.
 """
@@ -86,6 +87,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         "duration": lambda seconds: formats.duration(seconds, lang),
         "china_time": lambda value, zone=True: formats.china_time(value, lang, zone=zone),
         "china_date": lambda value: formats.china_date(value, lang),
+        "month_label": lambda value: formats.month_label(value, lang),
         "url": lambda path, **q: url_for_lang(lang, path, **q),
         "switch_url": url_for_lang(other, request.url.path, **switch),
         "path": request.url.path,

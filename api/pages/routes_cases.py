@@ -32,6 +32,7 @@ from domain.model import WORKING_STEPS, Step
 from domain.summaries import summarise
 from projections import queries
 from projections.queries import Scope
+from projections.scope import QueryError
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -42,15 +43,35 @@ COUNTED = 1000
 Text = Annotated[str | None, Query(max_length=200)]
 
 
+#: The spellings of a boolean the API's query parameters take (pydantic's, as
+#: ``GET /projections/cases?overdue=`` parses them), case-insensitive.
+TRUE = ("true", "1", "yes", "on", "t", "y")
+FALSE = ("false", "0", "no", "off", "f", "n")
+
+
+def flag(name: str, value: str | None) -> bool | None:
+    """A boolean filter as the API reads one; empty means no filter; anything else is
+    refused (QueryError: 422, a page for a browser) rather than silently ignored."""
+    if value is None or value.strip() == "":
+        return None
+    spelled = value.strip().lower()
+    if spelled in TRUE:
+        return True
+    if spelled in FALSE:
+        return False
+    raise QueryError(f"{name} must be true or false", field=name, allowed=TRUE + FALSE)
+
+
 def case_filters(step: str | None, status: str | None, compound: str | None,
                  community: str | None, category: str | None, channel: str | None,
                  overdue: str | None, text_: str | None) -> dict[str, Any]:
-    """The list's filters as list_cases takes them; unknown values simply match nothing."""
+    """The list's filters as list_cases takes them; list_cases refuses an unknown step,
+    category or channel (QueryError), and ``overdue`` is a boolean as in the API."""
     return {
         "step": step or None, "status": status if status in ("open", "closed") else None,
         "compound": compound or None, "community": community or None,
         "category": category or None, "channel": channel or None,
-        "overdue": True if overdue == "true" else None, "text": text_ or None,
+        "overdue": flag("overdue", overdue), "text": text_ or None,
     }
 
 
@@ -71,8 +92,10 @@ def case_list(
                        + [r["community_id"] for r in rows])
     query = {k: v for k, v in {"step": step, "status": status, "compound": compound,
                                "community": community, "category": category,
-                               "channel": channel, "overdue": overdue, "text": text}.items()
+                               "channel": channel, "text": text}.items()
              if v}
+    if filters["overdue"] is not None:
+        query["overdue"] = "true" if filters["overdue"] else "false"
     return render(
         request, "cases.html", actor=actor, rows=rows, names=names, count=result["count"],
         exact=result["count_exact"], page=page, pages=max(1, -(-result["count"] // PAGE_SIZE)),

@@ -27,8 +27,8 @@ from projections.queries import Scope
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
-Year = Annotated[str | None, Query(pattern=r"^20\d{2}$")]
-Month = Annotated[str | None, Query(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$")]
+Year = Annotated[str | None, Query(pattern=r"^(20\d{2})?$")]
+Month = Annotated[str | None, Query(pattern=r"^(20\d{2}-(0[1-9]|1[0-2]))?$")]
 
 
 def fee_tables(request: Request, scope: Scope, year: str) -> dict[str, Any]:

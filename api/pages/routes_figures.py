@@ -26,7 +26,7 @@ from projections.queries import Scope
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 #: A month of the years yishi accepts (docs/adr/0041-bounds.md): 2000-01 to 2099-12.
-Month = Annotated[str | None, Query(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str | None, Query(pattern=r"^(20\d{2}-(0[1-9]|1[0-2]))?$")]
 
 #: The cards of the overview, in order: (key, the closure field, numerator, denominator).
 CARDS: tuple[tuple[str, str, str, str], ...] = (

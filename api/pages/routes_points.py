@@ -22,7 +22,7 @@ from projections.points_figures import points_stats
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
-Month = Annotated[str | None, Query(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str | None, Query(pattern=r"^(20\d{2}-(0[1-9]|1[0-2]))?$")]
 GroupBy = Annotated[Literal["compound", "community"], Query()]
 
 
