@@ -148,7 +148,10 @@ def problem_of(error: DomainError) -> Problem:
         extra = {"event_type": error.event_type, "step": str(error.step),
                  "allowed": list(error.allowed)}
     elif isinstance(error, RuleViolated):
-        extra = {"event_type": error.event_type, "step": str(error.step), "rule": error.rule}
+        extra = {"event_type": error.event_type, "rule": error.rule}
+        if error.step is not None:  # streams without steps (fees, providers) name none
+            extra = {"event_type": error.event_type, "step": str(error.step),
+                     "rule": error.rule}
     elif isinstance(error, PermissionDenied):
         extra = {"event_type": error.event_type, "role": str(error.role), "reason": error.reason}
     elif isinstance(error, UnknownUnit):

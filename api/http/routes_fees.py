@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep
 from api.http.idempotency import Answer
 from api.http.names import with_group_names
-from api.http.problems import Problem
+from api.http.problems import Problem, language_of
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
 from domain.application import Cases
@@ -119,6 +119,7 @@ def fee_out(compound: str, recorded: FeeRecorded) -> dict[str, Any]:
              responses={201: {"description": "The stored event and the period's totals"},
                         **problems(400, 401, 403, 409, 413, 422)})
 def append_fee_event(
+    request: Request,
     compound: Code, body: Annotated[FeeEvent, Body(openapi_examples=EXAMPLES)],
     cases: CasesDep, actor: ActorDep, idempotency: IdempotencyDep,
     idempotency_key: IdempotencyKey = None,
@@ -150,7 +151,8 @@ def append_fee_event(
         return Answer(201, fee_out(compound, recorded), {})
 
     same_request = ("POST", f"/fees/{compound}/events", event_type, data)
-    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay)
+    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay,
+                               language_of(request))
 
 
 def projection(request: Request, cases: Cases) -> FeeProjection:

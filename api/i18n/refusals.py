@@ -81,7 +81,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
      lambda m: f"退费户数超过已收户数(还可退 {m['n']} 户)"),
     (re.compile(r"refunds exceed the amount collected \((?P<n>\d+) fen left\)"),
      lambda m: f"退费金额超过已收金额(还可退 {m['n']} 分)"),
-    (re.compile(r"a (?P<role>\w+) records the fees of the compounds it serves"
+    (re.compile(r"an? (?P<role>\w+) records the fees of the compounds it serves"
                 r" \(this compound's provider: (?P<kind>\w+)\)"),
      lambda m: f"{_role(m['role'])}只记录其服务小区的收费(本小区的服务方:"
                f"{_role(m['kind']) if m['kind'] != 'none' else '无'})"),

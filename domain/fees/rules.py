@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from domain.bounds import JSON_SAFE_INTEGER
-from domain.errors import InvalidEventData, PermissionDenied, RuleViolated
+from domain.errors import InvalidEventData, article, PermissionDenied, RuleViolated
 from domain.fee_topics import FEE_EVENT_NAMES
 from domain.model import Role
 
@@ -59,7 +59,7 @@ def check_recorder(role: Role, provider_kind: str | None) -> None:
     if not allowed:
         reason = "fees are recorded by the community and the compound's provider"
     else:
-        reason = (f"a {role.value} records the fees of the compounds it serves"
+        reason = (f"{article(role.value)} records the fees of the compounds it serves"
                   f" (this compound's provider: {provider_kind or 'none'})")
     raise PermissionDenied("fees", role.value, reason)
 
@@ -131,7 +131,7 @@ class FeeLedger:
         """Raise ``RuleViolated`` (409) when the event may not follow this state: a period
         opens once; collections and refunds need an open period; refunds never exceed what
         was collected (households and fen). ``data`` is ``clean_data``'s."""
-        state = "open" if self.opened else "none"
+        state = None  # a fee period has no steps (RuleViolated names none)
         if event_type == "FeePeriodOpened" and self.opened:
             raise RuleViolated(event_type, state, "the period is already open")
         if event_type != "FeePeriodOpened" and not self.opened:

@@ -103,7 +103,7 @@ class Fees:
             event = last.domain_event
             return FeeRecorded(stream, event.originator_version, last.notification.id,
                                event_type, clean, period.ledger, event.timestamp, event.hash)
-        raise RuleViolated(event_type, "open", "other writers kept changing the period; retry")
+        raise RuleViolated(event_type, None, "other writers kept changing the period; retry")
 
     def ledger(self, compound: str, fee_kind: str, period: str) -> FeeLedger | None:
         """A period's ledger now (None when it was never opened)."""

@@ -1,0 +1,46 @@
+"""A new user's reports on input and errors: fee and provider refusals in Chinese, meeting
+figures, fee periods' bounds, ``bom`` on every CSV, stats errors' shape, the scope of a new
+case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from domain.model import Role
+from tests.api.conftest import LiveServer, ServerFactory, issue
+from tests.api.test_fees_http import collected, opened, post
+
+
+@pytest.fixture
+def served(server_factory: ServerFactory, sqlite_url: str,
+           client_for: Callable[[LiveServer], httpx.Client]) -> tuple[LiveServer, httpx.Client]:
+    server = server_factory(sqlite_url)
+    return server, client_for(server)
+
+
+ZH = {"Accept-Language": "zh-CN"}
+
+
+def test_fee_refusals_read_in_chinese(served: tuple[LiveServer, httpx.Client]) -> None:
+    server, client = served
+    community = issue(server, Role.COMMUNITY, communities=["C1"])
+    resident = issue(server, Role.RESIDENT, compounds=["JX"])
+    far = issue(server, Role.COMMUNITY, communities=["C9"])
+    early = post(client, community, "JX", collected(1), **ZH)
+    assert early.status_code == 409
+    assert "in step" not in post(client, community, "JX", collected(1)).json()["detail"]
+    assert early.headers.get("content-language") == "zh"
+    assert "请先开账" in early.json()["detail"]
+    role = post(client, resident, "JX", collected(1), **ZH)
+    assert role.status_code == 403 and "收费由社区" in role.json()["detail"]
+    scope = post(client, far, "JX", collected(1), **ZH)
+    assert scope.status_code == 403 and "范围" in scope.json()["detail"], scope.json()
+    committee = issue(server, Role.OWNERS_COMMITTEE, compounds=["JX"])
+    english = post(client, committee, "JX", collected(1)).json()["detail"]
+    assert "an owners_committee records" in english, english
+    chinese = post(client, committee, "JX", collected(1), **ZH).json()["detail"]
+    assert "owners_committee" not in chinese, chinese
+    assert post(client, community, "JX", opened(), **ZH).status_code == 201
