@@ -99,6 +99,16 @@ class OutOfScope(DomainError):
         self.case_id = case_id
 
 
+class CompoundOutOfScope(OutOfScope):
+    """The compound named lies outside the actor's scope: a new case's, a fee period's
+    (403 ``out_of_scope``, as for a case; the detail names the compound, not a case id
+    nobody has seen)."""
+
+    def __init__(self, compound: str) -> None:
+        DomainError.__init__(self, f"compound {compound} is outside this credential's scope")
+        self.case_id = compound
+
+
 class VersionConflict(DomainError):
     """Optimistic concurrency: the case is not at the version the client expected."""
 

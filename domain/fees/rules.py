@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from domain.bounds import JSON_SAFE_INTEGER
-from domain.errors import InvalidEventData, article, PermissionDenied, RuleViolated
+from domain.errors import InvalidEventData, PermissionDenied, RuleViolated, article
 from domain.fee_topics import FEE_EVENT_NAMES
 from domain.model import Role
 

@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.commands import Command, KeyTaken
 from domain.directory import Level
 from domain.directory.rows import HINT
-from domain.errors import DomainError, OutOfScope, RuleViolated, UnknownUnit
+from domain.errors import CompoundOutOfScope, RuleViolated, UnknownUnit
 from domain.fees.model import FeePeriod, china_day, period_id
 from domain.fees.rules import FeeLedger, check_recorder, clean_data
 from domain.model import Actor
@@ -42,14 +42,6 @@ class FeeRecorded:
     ledger: FeeLedger
     recorded_at: datetime
     hash: str
-
-
-class CompoundOutOfScope(OutOfScope):
-    """The compound lies outside the actor's scope (403 ``out_of_scope``, as for a case)."""
-
-    def __init__(self, compound: str) -> None:
-        DomainError.__init__(self, f"compound {compound} is outside this credential's scope")
-        self.case_id = compound
 
 
 class Fees:

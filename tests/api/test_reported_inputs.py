@@ -12,6 +12,7 @@ import pytest
 from domain.model import Role
 from tests.api.conftest import LiveServer, ServerFactory, issue
 from tests.api.test_fees_http import collected, opened, post
+from tests.conftest import report_data
 
 
 @pytest.fixture
@@ -35,12 +36,28 @@ def test_fee_refusals_read_in_chinese(served: tuple[LiveServer, httpx.Client]) -
     assert early.headers.get("content-language") == "zh"
     assert "请先开账" in early.json()["detail"]
     role = post(client, resident, "JX", collected(1), **ZH)
-    assert role.status_code == 403 and "收费由社区" in role.json()["detail"]
+    assert role.status_code == 403
+    assert "收费由社区" in role.json()["detail"]
     scope = post(client, far, "JX", collected(1), **ZH)
-    assert scope.status_code == 403 and "范围" in scope.json()["detail"], scope.json()
+    assert scope.status_code == 403
+    assert "范围" in scope.json()["detail"], scope.json()
     committee = issue(server, Role.OWNERS_COMMITTEE, compounds=["JX"])
     english = post(client, committee, "JX", collected(1)).json()["detail"]
     assert "an owners_committee records" in english, english
     chinese = post(client, committee, "JX", collected(1), **ZH).json()["detail"]
     assert "owners_committee" not in chinese, chinese
     assert post(client, community, "JX", opened(), **ZH).status_code == 201
+
+
+def test_a_new_case_outside_the_scope_names_the_compound(
+    served: tuple[LiveServer, httpx.Client],
+) -> None:
+    server, client = served
+    resident = issue(server, Role.RESIDENT, compounds=["JX"])
+    head = server.cases.head_position()
+    data = report_data(compound_id="JT")
+    del data["community_id"]
+    answer = client.post("/cases", headers=resident.headers, json=data)
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["detail"] == "compound JT is outside this credential's scope"
+    assert server.cases.head_position() == head
