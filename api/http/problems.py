@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import Lang, accepted, problem_text
+from api.i18n.refusals import refusal_zh
 from domain.errors import (
     CaseNotFound,
     CommunityMismatch,
@@ -122,11 +123,22 @@ def localized(body: dict[str, Any], headers: dict[str, str], lang: Lang
     replayed refusal reads in the language of whoever asks now."""
     if lang == "en":
         return body, headers
-    reason = body.get("rule") or body.get("reason")
+    reason = body.get("rule") or body.get("reason") or _translated_error(body)
     title, detail = problem_text(str(body.get("code", "")), int(body.get("status", 0)),
                                  str(body.get("detail", "")), lang,
                                  reason if isinstance(reason, str) else None)
     return {**body, "title": title, "detail": detail}, {**headers, "Content-Language": lang}
+
+
+def _translated_error(body: dict[str, Any]) -> str | None:
+    """The first field message of a 422 that the refusals' catalogue translates (a figure
+    that cannot be, domain/rules.py ``FIGURES``), as a reason; None for the others, whose
+    detail stays the code's message."""
+    for item in body.get("errors") or ():
+        message = item.get("message") if isinstance(item, dict) else None
+        if isinstance(message, str) and refusal_zh(message) is not None:
+            return message
+    return None
 
 
 def language_of(request: Request) -> Lang:

@@ -51,6 +51,9 @@ REASONS: dict[str, str] = {
     "only cases of the same compound can be merged": "只有同一小区的案件可以合并",
     "only an admin erases personal data": "只有管理员可以删除个人信息",
     "only an admin manages the directory": "只有管理员可以管理目录",
+    "more votes (for + against + abstain) than attendees":
+        "票数(赞成+反对+弃权)多于参会人数",
+    "more attendee_ids than attendees": "参会者名单(attendee_ids)多于参会人数",
     # Participation points (积分制).
     "community staff record participants and points": "只有社区工作人员可以登记参与者和记录积分",
     # Fee periods (domain/fees; docs/adr/0110, 0111).
