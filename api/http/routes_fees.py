@@ -146,7 +146,8 @@ def append_fee_event(
         for past in events:
             assert isinstance(past, FeePeriod.Event)
             ledger = ledger.apply(type(past).__name__, past.data)
-        recorded = FeeRecorded(row.stream_id, row.version, None, type(event).__name__,
+        position = cases.positions(row.stream_id).get(row.version)  # the first answer's
+        recorded = FeeRecorded(row.stream_id, row.version, position, type(event).__name__,
                                event.data, ledger, event.timestamp, event.hash)
         return Answer(201, fee_out(compound, recorded), {})
 

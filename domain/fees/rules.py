@@ -91,6 +91,10 @@ def clean_data(event_type: str, data: object) -> dict[str, Any]:
         if key == "day":
             if not _day(value):
                 errors[key] = "a date YYYY-MM-DD from 2000 to 2099"
+            elif valid_period(data.get("period")) and not within_reach(
+                    str(value), str(data["period"])):
+                errors[key] = (f"a day from {PREPAID} year before the period to {ARREARS}"
+                               " years after it")
             continue
         high = MAX_HOUSEHOLDS if key.startswith("households") else MAX_FEN
         if type(value) is not int or not 0 <= value <= high:
@@ -98,6 +102,24 @@ def clean_data(event_type: str, data: object) -> dict[str, Any]:
     if errors:
         raise InvalidEventData(event_type, errors)
     return {key: data[key] for key in names}
+
+
+#: A collection's day lies in its period, or up to PREPAID years before it (prepayment) or
+#: ARREARS years after it (arrears; ADR 0110 accepts both); further is a typo (ADR 0120).
+PREPAID = 1
+ARREARS = 3
+
+
+def within_reach(day: str, period: str) -> bool:
+    """Whether a collection on ``day`` (YYYY-MM-DD) can belong to ``period``."""
+    year, _, month = period.partition("-")
+    first = date(int(year), int(month or 1), 1)
+    last_month = int(month or 12)
+    last = (date(int(year) + 1, 1, 1) if last_month == 12
+            else date(int(year), last_month + 1, 1))  # the day after the period
+    start = first.replace(year=first.year - PREPAID)
+    end = last.replace(year=last.year + ARREARS)
+    return start <= date.fromisoformat(day) < end
 
 
 def _day(value: object) -> bool:

@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.commands import Command, KeyTaken
 from domain.directory import Level
 from domain.directory.rows import HINT
-from domain.errors import CompoundOutOfScope, RuleViolated, UnknownUnit
+from domain.errors import CompoundOutOfScope, InvalidEventData, RuleViolated, UnknownUnit
 from domain.fees.model import FeePeriod, china_day, period_id
 from domain.fees.rules import FeeLedger, check_recorder, clean_data
 from domain.model import Actor
@@ -73,6 +73,10 @@ class Fees:
         provider = unit.provider_on(china_day(now))
         provider_unit = directory.unit(provider) if provider else None
         check_recorder(actor.role, provider_unit.kind if provider_unit else None)
+        billed = clean.get("households_billed")
+        if billed is not None and unit.households is not None and billed > unit.households:
+            raise InvalidEventData(event_type, {"households_billed": (
+                f"at most the compound's {unit.households} households (the directory's)")})
         clean = {"compound_id": compound, **clean}
         if event_type == "FeePeriodOpened":
             clean["community_id"] = community
