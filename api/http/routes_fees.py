@@ -24,6 +24,7 @@ from api.http.names import with_group_names
 from api.http.problems import Problem, language_of
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
+from api.http.routes_projections import Bom
 from domain.application import Cases
 from domain.commands import Command, CommandRow
 from domain.fees import FeeLedger, FeePeriod, FeeRecorded
@@ -184,7 +185,7 @@ def stats_fees(
         description="compound, community, fee_kind, period (comma-separated or repeated; "
         "default compound,fee_kind,period)")] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-    bom: bool = False,
+    bom: Bom = False,
 ) -> Response:
     """``{"position", "head", "group_by", "groups": [{"group", "names", "households_billed",
     "households_paid", "collection_rate", "amount_billed_fen", "amount_collected_fen",

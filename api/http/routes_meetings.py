@@ -18,6 +18,7 @@ from api.http.names import with_group_names
 from api.http.problems import Problem
 from api.http.responses import problems
 from api.http.routes_fees import Texts, texts
+from api.http.routes_projections import Bom
 from domain.application import Cases
 from projections import queries
 from projections.meetings import MeetingProjection, MeetingQuery, meeting_figures
@@ -44,7 +45,7 @@ def stats_meetings(
     group_by: Annotated[list[str] | None, Query(
         description="month, compound, community (default month,compound)")] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-    bom: bool = False,
+    bom: Bom = False,
 ) -> Response:
     """``{"position", "head", "group_by", "groups": [{"group", "names", "meetings",
     "joint_meetings", "with_parties", "attendees", "parties": {party: meetings}}]}``;

@@ -30,6 +30,7 @@ from api.http.names import with_group_names
 from api.http.problems import Problem, language_of, problem_of
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
+from api.http.routes_projections import Bom
 from domain.commands import Command, CommandRow
 from domain.csvcells import csv_line
 from domain.errors import DomainError
@@ -269,6 +270,7 @@ def stats(
                                        description="YYYY-MM, China time, 2000-2099")] = None,
     top: Annotated[int, Query(ge=1, le=MAX_TOP)] = TOP,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
+    bom: Bom = False,
 ) -> Response:
     """``{"position", "head", "groups": [{"group", "names", "participants", "awarded",
     "redeemed", "reversed", "top": [{"participant_id", "name", "balance"}]}]}`` with names
@@ -277,7 +279,8 @@ def stats(
     payload = with_group_names(points_stats(cases, actor, group_by=group_by, month=month,
                                             top=top), cases.directory)
     if format == "csv":
-        return Response(stats_csv(payload, group_by), media_type="text/csv; charset=utf-8")
+        return Response(("\ufeff" if bom else "") + stats_csv(payload, group_by),
+                        media_type="text/csv; charset=utf-8")
     return JSONResponse(payload)
 
 

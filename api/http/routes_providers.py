@@ -25,7 +25,7 @@ from api.http.idempotency import Answer
 from api.http.problems import FastJSONResponse, Problem, language_of
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
-from api.http.routes_projections import _wait
+from api.http.routes_projections import Bom, _wait
 from domain.commands import Command, CommandRow
 from domain.csvcells import csv_line
 from domain.directory.model import Level
@@ -75,7 +75,7 @@ def provider_stats(
     compound: _Codes = None,
     community: _Codes = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-    bom: Annotated[bool, Query(description="CSV: start with a UTF-8 byte order mark")] = False,
+    bom: Bom = False,
     min_position: Annotated[int | None, Query(ge=0, le=2**53 - 1, description=(
         "wait (boundedly) until the read models have processed this log position"))] = None,
 ) -> Response:

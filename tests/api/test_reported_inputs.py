@@ -61,3 +61,16 @@ def test_a_new_case_outside_the_scope_names_the_compound(
     assert answer.status_code == 403, answer.text
     assert answer.json()["detail"] == "compound JT is outside this credential's scope"
     assert server.cases.head_position() == head
+
+
+@pytest.mark.parametrize("path", ["/stats/points", "/directory", "/stats/fees",
+                                  "/stats/meetings", "/stats/providers", "/stats/closure",
+                                  "/stats/steps", "/stats/satisfaction"])
+def test_every_csv_takes_bom(served: tuple[LiveServer, httpx.Client], path: str) -> None:
+    server, client = served
+    street = issue(server, Role.STREET, streets=["S1"])
+    answer = client.get(path, params={"format": "csv", "bom": "1"}, headers=street.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.content.startswith("\ufeff".encode()), answer.text[:40]
+    plain = client.get(path, params={"format": "csv"}, headers=street.headers)
+    assert not plain.content.startswith("\ufeff".encode())
