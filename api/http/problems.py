@@ -179,6 +179,16 @@ def problem_of(error: DomainError) -> Problem:
     return Problem(status, error.code, str(error), headers, **extra)
 
 
+def query_problem(error: QueryError) -> Problem:
+    """A read's bad filter: 422 ``invalid_query`` with the ``field`` and, for a value from a
+    list, the values ``allowed`` (a value of a format, such as a period, names the format
+    in its detail and has no list)."""
+    extra: dict[str, Any] = {"field": error.field} if error.field else {}
+    if error.field and error.allowed:
+        extra["allowed"] = list(error.allowed)
+    return Problem(422, "invalid_query", str(error), **extra)
+
+
 def not_found(case_id: object) -> Problem:
     return Problem(404, CaseNotFound.code, f"case {case_id} not found")
 
@@ -261,9 +271,7 @@ def install(app: FastAPI) -> None:
     def _query(request: Request, exc: QueryError) -> JSONResponse:
         # A read's bad filter, wherever it is asked (the API's routes raise this themselves;
         # the pages rely on it): 422 with the field and the values allowed.
-        extra: dict[str, Any] = (
-            {"field": exc.field, "allowed": list(exc.allowed)} if exc.field else {})
-        return Problem(422, "invalid_query", str(exc), **extra).response(language_of(request))
+        return query_problem(exc).response(language_of(request))
 
     @app.exception_handler(InterfaceError)
     @app.exception_handler(OperationalError)

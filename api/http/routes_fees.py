@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep
 from api.http.idempotency import Answer
 from api.http.names import with_group_names
-from api.http.problems import Problem, language_of
+from api.http.problems import language_of, query_problem
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
 from api.http.routes_projections import Bom
@@ -198,9 +198,7 @@ def stats_fees(
     try:
         payload = fee_figures(projection(request, cases), Scope.of(reader), query)
     except QueryError as error:
-        extra: dict[str, Any] = (
-            {"field": error.field, "allowed": list(error.allowed)} if error.field else {})
-        raise Problem(422, "invalid_query", str(error), **extra) from None
+        raise query_problem(error) from None
     with_group_names(payload, cases.directory)
     if format == "csv":
         return Response(("\ufeff" if bom else "") + queries.figures_csv(payload),

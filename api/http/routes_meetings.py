@@ -8,14 +8,14 @@ malformed month is 422 ``invalid_query``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.http.auth import ActorDep, CasesDep
 from api.http.names import with_group_names
-from api.http.problems import Problem
+from api.http.problems import query_problem
 from api.http.responses import problems
 from api.http.routes_fees import Texts, texts
 from api.http.routes_projections import Bom
@@ -57,9 +57,7 @@ def stats_meetings(
     try:
         payload = meeting_figures(projection(request, cases), Scope.of(reader), query)
     except QueryError as error:
-        extra: dict[str, Any] = (
-            {"field": error.field, "allowed": list(error.allowed)} if error.field else {})
-        raise Problem(422, "invalid_query", str(error), **extra) from None
+        raise query_problem(error) from None
     with_group_names(payload, cases.directory)
     if format == "csv":
         return Response(("\ufeff" if bom else "") + queries.figures_csv(payload),

@@ -69,9 +69,8 @@ def _codes(values: list[str] | None) -> list[str]:
             responses=problems(401, 422))
 def provider_stats(
     request: Request, cases: CasesDep, actor: ActorDep, settings: SettingsDep,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
-                                       description="YYYY-MM (China time); default: last month")
-                     ] = None,
+    month: Annotated[str | None, Query(
+        description="YYYY-MM (China time); default: last month")] = None,
     compound: _Codes = None,
     community: _Codes = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",

@@ -74,3 +74,39 @@ def test_every_csv_takes_bom(served: tuple[LiveServer, httpx.Client], path: str)
     assert answer.content.startswith("\ufeff".encode()), answer.text[:40]
     plain = client.get(path, params={"format": "csv"}, headers=street.headers)
     assert not plain.content.startswith("\ufeff".encode())
+
+
+@pytest.mark.parametrize(("path", "allowed"), [
+    ("/stats/points", ["compound", "community"]),
+    ("/stats/fees", ["compound", "community", "fee_kind", "period"]),
+    ("/stats/meetings", None), ("/stats/closure", None),
+])
+def test_an_unknown_group_by_is_invalid_query_with_the_values_allowed(
+    served: tuple[LiveServer, httpx.Client], path: str, allowed: list[str] | None,
+) -> None:
+    server, client = served
+    street = issue(server, Role.STREET, streets=["S1"])
+    answer = client.get(path, params={"group_by": "nowhere"}, headers=street.headers)
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert (body["code"], body["field"]) == ("invalid_query", "group_by"), body
+    assert body["allowed"], body
+    if allowed is not None:
+        assert set(body["allowed"]) == set(allowed)
+
+
+@pytest.mark.parametrize(("path", "params", "field"), [
+    ("/stats/fees", {"period": "2026-3"}, "period"),
+    ("/stats/meetings", {"month": "2026-3"}, "month"),
+    ("/stats/points", {"month": "2026-3"}, "month"),
+    ("/stats/providers", {"month": "2026-3"}, "month"),
+])
+def test_a_value_of_the_wrong_format_names_the_field_and_no_empty_list(
+    served: tuple[LiveServer, httpx.Client], path: str, params: dict[str, str], field: str,
+) -> None:
+    server, client = served
+    street = issue(server, Role.STREET, streets=["S1"])
+    body = client.get(path, params=params, headers=street.headers).json()
+    assert (body["status"], body["code"], body["field"]) == (422, "invalid_query", field)
+    assert body.get("allowed") != []
+    assert "YYYY" in body["detail"], body
