@@ -293,9 +293,12 @@ def stats(
 
 
 def stats_csv(payload: dict[str, Any], group_by: str) -> str:
-    """One line per group and rank (English headers, every cell through the CSV helper)."""
-    lines = [csv_line([group_by, "name", "participants", "awarded", "redeemed", "reversed",
-                       "rank", "participant_id", "participant", "balance"])]
+    """One line per group and rank (every cell through the CSV helper). The headers are the
+    JSON's paths, dotted as in the other stats CSVs (``group.compound_id``, ``top.name``)."""
+    key = f"{group_by}_id"
+    lines = [csv_line([f"group.{key}", f"names.{key}", "participants", "awarded", "redeemed",
+                       "reversed", "top.rank", "top.participant_id", "top.name",
+                       "top.balance"])]
     for group in payload["groups"]:
         code = group["group"][f"{group_by}_id"]
         head = [code, group.get("names", {}).get(f"{group_by}_id"), group["participants"],

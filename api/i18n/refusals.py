@@ -84,6 +84,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
      lambda m: f"退费户数超过已收户数(还可退 {m['n']} 户)"),
     (re.compile(r"refunds exceed the amount collected \((?P<n>\d+) fen left\)"),
      lambda m: f"退费金额超过已收金额(还可退 {m['n']} 分)"),
+    (re.compile(r"at most the compound's (?P<n>\d+) households \(the directory's\)"),
+     lambda m: f"开账户数不能超过目录中本小区的 {m['n']} 户"),
+    (re.compile(r"a day from (?P<before>\d+) years? before the period to (?P<after>\d+)"
+                r" years? after it"),
+     lambda m: f"收费日期须在收费期前 {m['before']} 年至后 {m['after']} 年之内"),
     (re.compile(r"an? (?P<role>\w+) records the fees of the compounds it serves"
                 r" \(this compound's provider: (?P<kind>\w+)\)"),
      lambda m: f"{_role(m['role'])}只记录其服务小区的收费(本小区的服务方:"

@@ -209,6 +209,8 @@ def test_figures_a_period_cannot_hold_are_422_naming_the_field(
     # JX has 420 households in the directory.
     problem = is_problem(post(client, community, "JX", opened(billed=421)), 422, "invalid_data")
     assert [e["field"] for e in problem["errors"]] == ["households_billed"]
+    zh = post(client, community, "JX", opened(billed=421), **{"Accept-Language": "zh"})
+    assert "420 户" in zh.json()["detail"], zh.json()
     assert server.cases.head_position() == head
     assert post(client, community, "JX", opened(billed=420)).status_code == 201
     head = server.cases.head_position()
