@@ -94,12 +94,7 @@ def run_demo(args: argparse.Namespace) -> int:
               file=sys.stderr)
         summary = generate(app, cases=cases, seed=seed, now=now,
                            progress=Progress(cases, "cases"), workers=workers)
-        # Participation points (docs/adr/0101): the awards are events too, so the policy
-        # goes on until it has read past its own (they award nothing), leaving no lag.
-        policy = PointsPolicy(app)
-        awarded = policy.catch_up()
-        while policy.position() < app.head_position():
-            awarded += policy.catch_up()
+        awarded = PointsPolicy(app).catch_up()  # participation points (docs/adr/0101)
         _project(app)
         district = build_district(seed)
         _print_summary(summary, district, now)
@@ -126,7 +121,7 @@ def _print_summary(s: Summary, district: District, now: datetime) -> None:
     out.write(f"\n{district.street}: {len(district.communities)} communities, "
               f"{len(district.compounds)} compounds "
               f"({len(district.without_property())} without a property company)\n")
-    out.write(f"{s.cases:,} cases, {s.events:,} case events in {s.seconds:.1f} s "
+    out.write(f"{s.cases:,} cases, {s.events:,} events in {s.seconds:.1f} s "
               f"({rate:,.0f} cases/s, {erate:,.0f} events/s)\n")
     if s.first_report and s.last_report:
         out.write(f"reported from {s.first_report:%Y-%m-%d} to {s.last_report:%Y-%m-%d}; "
