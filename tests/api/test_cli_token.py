@@ -127,3 +127,11 @@ def test_a_residents_token_name_is_sealed_and_erased_with_the_resident(
 def _wal(path: str) -> bytes:
     wal = Path(path + "-wal")
     return wal.read_bytes() if wal.exists() else b""
+
+
+def test_the_help_puts_an_before_a_vowel(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["token", "create", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "an area (片区)" in shown
+    assert "a area" not in shown
