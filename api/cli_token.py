@@ -9,6 +9,7 @@ from typing import Any
 from api.cli import CommandError, open_store
 from api.credentials import Credentials
 from domain.bounds import printable
+from domain.errors import article
 from domain.model import Role
 
 
@@ -32,7 +33,8 @@ def register(subparsers: Any) -> None:
                         help="a community (社区) in scope; repeatable")
     for level, chinese in (("street", "街道"), ("area", "片区"), ("grid", "网格")):
         create.add_argument(f"--{level}", action="append", default=[], metavar="CODE",
-                            help=f"a {level} ({chinese}) in scope, and all beneath; repeatable")
+                            help=f"{article(level)} ({chinese}) in scope, and all beneath;"
+                            " repeatable")
     create.add_argument("--provider", metavar="CODE",
                         help="the provider (物业公司 or 自管业委会) a property_company or"
                         " owners_committee token acts for: it records the implementation events"
@@ -89,7 +91,8 @@ def _check_provider(app: Any, role: str, code: str) -> None:
         raise CommandError(f"--provider {code} is not a registered provider; register it"
                            " first (yishi directory import FILE.csv)")
     if unit.kind != role:
-        raise CommandError(f"--provider {code} is a {unit.kind}, not a {role}")
+        raise CommandError(f"--provider {code} is {article(str(unit.kind))},"
+                           f" not {article(str(role))}")
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 from domain.catalogue import CATALOGUE, parse_datetime, validate_data
 from domain.chain import GENESIS, event_hash
 from domain.errors import (
+    CompoundOutOfScope,
     InvalidEventData,
     InvalidTransition,
     OutOfScope,
@@ -309,7 +310,7 @@ class Case(Aggregate):
         if refusal:
             raise PermissionDenied(OPENING_EVENT, actor.role, refusal)
         if not actor.covers(clean["compound_id"], clean["community_id"]):
-            raise OutOfScope(case_id)
+            raise CompoundOutOfScope(clean["compound_id"])
         if sealed_reporter is not None:
             clean["reporter"] = dict(sealed_reporter)
         content = cls._content(case_id, 1, OPENING_EVENT, clean, actor, at, None, OPENING_STEP)

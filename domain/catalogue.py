@@ -17,6 +17,7 @@ from uuid import UUID
 from domain.bounds import check_code, check_integer, check_time, clean_text, parse_time
 from domain.errors import InvalidEventData
 from domain.model import Resolution, Role
+from domain.rules import figure_errors
 
 
 class Category(StrEnum):
@@ -476,6 +477,8 @@ def validate_data(event_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         checked = _check_value(name, spec, value, errors)
         if name not in errors and not any(k.startswith(name + ".") for k in errors):
             result[name] = checked
+    if not errors:
+        errors = figure_errors(event_type, result)
     if errors:
         raise InvalidEventData(event_type, errors)
     return result

@@ -9,6 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 
+def article(noun: str) -> str:
+    """``noun`` with its indefinite article: "an area", "an owners_committee", "a grid"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 class DomainError(Exception):
     """Base class: the command was refused and nothing was recorded."""
 
@@ -63,8 +68,10 @@ class RuleViolated(DomainError):
 
     code = "rule_violated"
 
-    def __init__(self, event_type: str, step: str, rule: str) -> None:
-        super().__init__(f"{event_type} refused in step {step}: {rule}")
+    def __init__(self, event_type: str, step: str | None, rule: str) -> None:
+        # A stream without steps (a fee period, a provider) passes None: no "in step".
+        where = f" in step {step}" if step is not None else ""
+        super().__init__(f"{event_type} refused{where}: {rule}")
         self.event_type = event_type
         self.step = step
         self.rule = rule
@@ -90,6 +97,16 @@ class OutOfScope(DomainError):
     def __init__(self, case_id: object) -> None:
         super().__init__(f"case {case_id} is outside this credential's scope")
         self.case_id = case_id
+
+
+class CompoundOutOfScope(OutOfScope):
+    """The compound named lies outside the actor's scope: a new case's, a fee period's
+    (403 ``out_of_scope``, as for a case; the detail names the compound, not a case id
+    nobody has seen)."""
+
+    def __init__(self, compound: str) -> None:
+        DomainError.__init__(self, f"compound {compound} is outside this credential's scope")
+        self.case_id = compound
 
 
 class VersionConflict(DomainError):

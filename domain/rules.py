@@ -324,3 +324,38 @@ GUARDS: dict[str, Guard] = {
     "CaseReopened": _reopen_resolved,
     "ResidentRated": _rating_source,
 }
+
+
+# --- Figures that cannot be (422): checks across one event's fields -------------------
+
+def _votes_within_attendees(data: Data) -> str | None:
+    votes = data["votes"]
+    if sum(int(votes.get(key, 0)) for key in ("for", "against", "abstain")) > data["attendees"]:
+        return "more votes (for + against + abstain) than attendees"
+    return None
+
+
+def _attendee_ids_within_attendees(data: Data) -> str | None:
+    if len(data.get("attendee_ids") or ()) > data["attendees"]:
+        return "more attendee_ids than attendees"
+    return None
+
+
+#: Event -> field -> a check over the event's validated data: the figures of one event
+#: that contradict each other (more votes than people in the room). A failed check is
+#: ``InvalidEventData`` (422) naming the field, before any rule of the step.
+FIGURES: dict[str, dict[str, Callable[[Data], str | None]]] = {
+    "MeetingHeld": {"votes": _votes_within_attendees,
+                    "attendee_ids": _attendee_ids_within_attendees},
+}
+
+
+def figure_errors(event_type: str, data: Data) -> dict[str, str]:
+    """The fields of ``data`` (checked one by one already) whose figures cannot be."""
+    errors: dict[str, str] = {}
+    for name, check in FIGURES.get(event_type, {}).items():
+        if name in data:
+            found = check(data)
+            if found:
+                errors[name] = found
+    return errors

@@ -104,7 +104,8 @@ class FeeQuery:
                 raise QueryError(f"unknown fee_kind {kind!r}", "fee_kind", FEE_KINDS)
         for period in self.period:
             if PERIOD.fullmatch(period) is None:
-                raise QueryError(f"period {period!r} is not YYYY or YYYY-MM", "period")
+                raise QueryError(f"period {period!r} is not YYYY or YYYY-MM"
+                                 " (2026 or 2026-03)", "period")
         for name in self.group_by:
             if name not in GROUP_KEYS:
                 raise QueryError(f"unknown group_by {name!r}", "group_by", tuple(GROUP_KEYS))

@@ -92,7 +92,8 @@ class MeetingQuery:
         for month in self.month:
             if len(month) not in (4, 7) or not month[:4].isdigit() or (
                     len(month) == 7 and (month[4] != "-" or not month[5:].isdigit())):
-                raise QueryError(f"month {month!r} is not YYYY or YYYY-MM", "month")
+                raise QueryError(f"month {month!r} is not YYYY or YYYY-MM"
+                                 " (2026 or 2026-03)", "month")
 
     def selects(self, meeting: Meeting, scope: Scope) -> bool:
         if not scope.is_all and not (meeting.compound_id in scope.compounds

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import Lang, accepted, problem_text
+from api.i18n.refusals import refusal_zh
 from domain.errors import (
     CaseNotFound,
     CommunityMismatch,
@@ -122,11 +123,22 @@ def localized(body: dict[str, Any], headers: dict[str, str], lang: Lang
     replayed refusal reads in the language of whoever asks now."""
     if lang == "en":
         return body, headers
-    reason = body.get("rule") or body.get("reason")
+    reason = body.get("rule") or body.get("reason") or _translated_error(body)
     title, detail = problem_text(str(body.get("code", "")), int(body.get("status", 0)),
                                  str(body.get("detail", "")), lang,
                                  reason if isinstance(reason, str) else None)
     return {**body, "title": title, "detail": detail}, {**headers, "Content-Language": lang}
+
+
+def _translated_error(body: dict[str, Any]) -> str | None:
+    """The first field message of a 422 that the refusals' catalogue translates (a figure
+    that cannot be, domain/rules.py ``FIGURES``), as a reason; None for the others, whose
+    detail stays the code's message."""
+    for item in body.get("errors") or ():
+        message = item.get("message") if isinstance(item, dict) else None
+        if isinstance(message, str) and refusal_zh(message) is not None:
+            return message
+    return None
 
 
 def language_of(request: Request) -> Lang:
@@ -148,7 +160,10 @@ def problem_of(error: DomainError) -> Problem:
         extra = {"event_type": error.event_type, "step": str(error.step),
                  "allowed": list(error.allowed)}
     elif isinstance(error, RuleViolated):
-        extra = {"event_type": error.event_type, "step": str(error.step), "rule": error.rule}
+        extra = {"event_type": error.event_type, "rule": error.rule}
+        if error.step is not None:  # streams without steps (fees, providers) name none
+            extra = {"event_type": error.event_type, "step": str(error.step),
+                     "rule": error.rule}
     elif isinstance(error, PermissionDenied):
         extra = {"event_type": error.event_type, "role": str(error.role), "reason": error.reason}
     elif isinstance(error, UnknownUnit):
@@ -162,6 +177,16 @@ def problem_of(error: DomainError) -> Problem:
         extra = {"expected_version": error.expected, "current_version": error.current}
     headers = {"ETag": f'"{error.current}"'} if isinstance(error, VersionConflict) else None
     return Problem(status, error.code, str(error), headers, **extra)
+
+
+def query_problem(error: QueryError) -> Problem:
+    """A read's bad filter: 422 ``invalid_query`` with the ``field`` and, for a value from a
+    list, the values ``allowed`` (a value of a format, such as a period, names the format
+    in its detail and has no list)."""
+    extra: dict[str, Any] = {"field": error.field} if error.field else {}
+    if error.field and error.allowed:
+        extra["allowed"] = list(error.allowed)
+    return Problem(422, "invalid_query", str(error), **extra)
 
 
 def not_found(case_id: object) -> Problem:
@@ -246,9 +271,7 @@ def install(app: FastAPI) -> None:
     def _query(request: Request, exc: QueryError) -> JSONResponse:
         # A read's bad filter, wherever it is asked (the API's routes raise this themselves;
         # the pages rely on it): 422 with the field and the values allowed.
-        extra: dict[str, Any] = (
-            {"field": exc.field, "allowed": list(exc.allowed)} if exc.field else {})
-        return Problem(422, "invalid_query", str(exc), **extra).response(language_of(request))
+        return query_problem(exc).response(language_of(request))
 
     @app.exception_handler(InterfaceError)
     @app.exception_handler(OperationalError)

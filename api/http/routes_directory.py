@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.http.auth import ActorDep, AdminDep, CasesDep
 from api.http.problems import Problem
 from api.http.responses import problems
+from api.http.routes_projections import Bom
 from domain.csvcells import csv_line
 from domain.directory import Imported, Level, TeamRole, UnitInfo
 from domain.directory.csvfile import COLUMNS, parse, rows_of
@@ -83,13 +84,15 @@ def list_units(
     level: Annotated[Literal["street", "community", "area", "compound", "grid", "provider"]
                      | None, Query()] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
+    bom: Bom = False,
 ) -> Response:
     """``{"data": [unit...], "count"}`` (a grid's with its ``team_counts``), or with
     ``format=csv`` the import file's format (practices.md) so a district can round-trip
     its spreadsheet."""
     units = [u for u in _visible(cases, actor) if level is None or u.level.value == level]
     if format == "csv":
-        return Response(directory_csv(units), media_type="text/csv; charset=utf-8",
+        return Response(("\ufeff" if bom else "") + directory_csv(units),
+                        media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="directory.csv"'})
     data = [unit_out(u, cases.directory) for u in units]
     for unit, row in zip(units, data, strict=True):  # each grid's team, "1+3+N" (issue 14)

@@ -21,9 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep
 from api.http.idempotency import Answer
 from api.http.names import with_group_names
-from api.http.problems import Problem
+from api.http.problems import language_of, query_problem
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
+from api.http.routes_projections import Bom
 from domain.application import Cases
 from domain.commands import Command, CommandRow
 from domain.fees import FeeLedger, FeePeriod, FeeRecorded
@@ -119,6 +120,7 @@ def fee_out(compound: str, recorded: FeeRecorded) -> dict[str, Any]:
              responses={201: {"description": "The stored event and the period's totals"},
                         **problems(400, 401, 403, 409, 413, 422)})
 def append_fee_event(
+    request: Request,
     compound: Code, body: Annotated[FeeEvent, Body(openapi_examples=EXAMPLES)],
     cases: CasesDep, actor: ActorDep, idempotency: IdempotencyDep,
     idempotency_key: IdempotencyKey = None,
@@ -145,12 +147,14 @@ def append_fee_event(
         for past in events:
             assert isinstance(past, FeePeriod.Event)
             ledger = ledger.apply(type(past).__name__, past.data)
-        recorded = FeeRecorded(row.stream_id, row.version, None, type(event).__name__,
+        position = cases.positions(row.stream_id).get(row.version)  # the first answer's
+        recorded = FeeRecorded(row.stream_id, row.version, position, type(event).__name__,
                                event.data, ledger, event.timestamp, event.hash)
         return Answer(201, fee_out(compound, recorded), {})
 
     same_request = ("POST", f"/fees/{compound}/events", event_type, data)
-    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay)
+    return idempotency.respond(actor.id, idempotency_key, same_request, produce, replay,
+                               language_of(request))
 
 
 def projection(request: Request, cases: Cases) -> FeeProjection:
@@ -181,7 +185,7 @@ def stats_fees(
         description="compound, community, fee_kind, period (comma-separated or repeated; "
         "default compound,fee_kind,period)")] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-    bom: bool = False,
+    bom: Bom = False,
 ) -> Response:
     """``{"position", "head", "group_by", "groups": [{"group", "names", "households_billed",
     "households_paid", "collection_rate", "amount_billed_fen", "amount_collected_fen",
@@ -194,9 +198,7 @@ def stats_fees(
     try:
         payload = fee_figures(projection(request, cases), Scope.of(reader), query)
     except QueryError as error:
-        extra: dict[str, Any] = (
-            {"field": error.field, "allowed": list(error.allowed)} if error.field else {})
-        raise Problem(422, "invalid_query", str(error), **extra) from None
+        raise query_problem(error) from None
     with_group_names(payload, cases.directory)
     if format == "csv":
         return Response(("\ufeff" if bom else "") + queries.figures_csv(payload),

@@ -8,16 +8,17 @@ malformed month is 422 ``invalid_query``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.http.auth import ActorDep, CasesDep
 from api.http.names import with_group_names
-from api.http.problems import Problem
+from api.http.problems import query_problem
 from api.http.responses import problems
 from api.http.routes_fees import Texts, texts
+from api.http.routes_projections import Bom
 from domain.application import Cases
 from projections import queries
 from projections.meetings import MeetingProjection, MeetingQuery, meeting_figures
@@ -44,7 +45,7 @@ def stats_meetings(
     group_by: Annotated[list[str] | None, Query(
         description="month, compound, community (default month,compound)")] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-    bom: bool = False,
+    bom: Bom = False,
 ) -> Response:
     """``{"position", "head", "group_by", "groups": [{"group", "names", "meetings",
     "joint_meetings", "with_parties", "attendees", "parties": {party: meetings}}]}``;
@@ -56,9 +57,7 @@ def stats_meetings(
     try:
         payload = meeting_figures(projection(request, cases), Scope.of(reader), query)
     except QueryError as error:
-        extra: dict[str, Any] = (
-            {"field": error.field, "allowed": list(error.allowed)} if error.field else {})
-        raise Problem(422, "invalid_query", str(error), **extra) from None
+        raise query_problem(error) from None
     with_group_names(payload, cases.directory)
     if format == "csv":
         return Response(("\ufeff" if bom else "") + queries.figures_csv(payload),

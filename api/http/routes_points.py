@@ -17,6 +17,7 @@ with another body is 422 ``idempotency_key_reused``; 503 ``outcome_unknown`` or
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from api.http.names import with_group_names
 from api.http.problems import Problem, language_of, problem_of
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
+from api.http.routes_projections import Bom
 from domain.commands import Command, CommandRow
 from domain.csvcells import csv_line
 from domain.errors import DomainError
@@ -39,6 +41,9 @@ from domain.points.ledger import KINDS, ResidentLinked
 from domain.points.masking import mask_name
 from domain.points.rules import MAX_HOURS, MAX_POINTS
 from projections.points_figures import GROUP_BY, MAX_TOP, TOP, points_stats
+from projections.queries import QueryError
+
+MONTH = re.compile(r"20\d\d-(0[1-9]|1[0-2])")
 
 router = APIRouter(tags=["points"])
 
@@ -264,27 +269,36 @@ def record(request: Request, participant_id: UUID, body: Annotated[LedgerEventIn
             responses=problems(401, 422))
 def stats(
     cases: CasesDep, actor: ActorDep,
-    group_by: Annotated[Literal["compound", "community"], Query()] = "compound",
-    month: Annotated[str | None, Query(pattern=r"^20\d\d-(0[1-9]|1[0-2])$",
-                                       description="YYYY-MM, China time, 2000-2099")] = None,
+    group_by: Annotated[str, Query(description="compound (default) or community")
+                        ] = "compound",
+    month: Annotated[str | None, Query(description="YYYY-MM, China time, 2000-2099")] = None,
     top: Annotated[int, Query(ge=1, le=MAX_TOP)] = TOP,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
+    bom: Bom = False,
 ) -> Response:
     """``{"position", "head", "groups": [{"group", "names", "participants", "awarded",
     "redeemed", "reversed", "top": [{"participant_id", "name", "balance"}]}]}`` with names
     masked (张*, 欧阳**), within the reader's scope; ``format=csv`` one row per top entry."""
-    assert group_by in GROUP_BY
+    # Bad values are invalid_query naming the field, as on every stats endpoint (README).
+    if group_by not in GROUP_BY:
+        raise QueryError(f"unknown group_by {group_by!r}", "group_by", tuple(GROUP_BY))
+    if month is not None and MONTH.fullmatch(month) is None:
+        raise QueryError(f"month {month!r} is not YYYY-MM (2000-01 to 2099-12)", "month")
     payload = with_group_names(points_stats(cases, actor, group_by=group_by, month=month,
                                             top=top), cases.directory)
     if format == "csv":
-        return Response(stats_csv(payload, group_by), media_type="text/csv; charset=utf-8")
+        return Response(("\ufeff" if bom else "") + stats_csv(payload, group_by),
+                        media_type="text/csv; charset=utf-8")
     return JSONResponse(payload)
 
 
 def stats_csv(payload: dict[str, Any], group_by: str) -> str:
-    """One line per group and rank (English headers, every cell through the CSV helper)."""
-    lines = [csv_line([group_by, "name", "participants", "awarded", "redeemed", "reversed",
-                       "rank", "participant_id", "participant", "balance"])]
+    """One line per group and rank (every cell through the CSV helper). The headers are the
+    JSON's paths, dotted as in the other stats CSVs (``group.compound_id``, ``top.name``)."""
+    key = f"{group_by}_id"
+    lines = [csv_line([f"group.{key}", f"names.{key}", "participants", "awarded", "redeemed",
+                       "reversed", "top.rank", "top.participant_id", "top.name",
+                       "top.balance"])]
     for group in payload["groups"]:
         code = group["group"][f"{group_by}_id"]
         head = [code, group.get("names", {}).get(f"{group_by}_id"), group["participants"],

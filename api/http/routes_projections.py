@@ -233,7 +233,7 @@ def audit(
 
 def _figures(
     payload: dict[str, Any], format: str, name: str, waited: dict[str, str], cases: Cases,
-    bom: bool = False,
+    bom: Bom = False,
 ) -> Response:
     with_group_names(payload, cases.directory)
     if format == "csv":

@@ -25,7 +25,7 @@ from api.http.idempotency import Answer
 from api.http.problems import FastJSONResponse, Problem, language_of
 from api.http.responses import problems
 from api.http.routes_cases import IdempotencyKey
-from api.http.routes_projections import _wait
+from api.http.routes_projections import Bom, _wait
 from domain.commands import Command, CommandRow
 from domain.csvcells import csv_line
 from domain.directory.model import Level
@@ -69,13 +69,12 @@ def _codes(values: list[str] | None) -> list[str]:
             responses=problems(401, 422))
 def provider_stats(
     request: Request, cases: CasesDep, actor: ActorDep, settings: SettingsDep,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$",
-                                       description="YYYY-MM (China time); default: last month")
-                     ] = None,
+    month: Annotated[str | None, Query(
+        description="YYYY-MM (China time); default: last month")] = None,
     compound: _Codes = None,
     community: _Codes = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-    bom: Annotated[bool, Query(description="CSV: start with a UTF-8 byte order mark")] = False,
+    bom: Bom = False,
     min_position: Annotated[int | None, Query(ge=0, le=2**53 - 1, description=(
         "wait (boundedly) until the read models have processed this log position"))] = None,
 ) -> Response:

@@ -51,6 +51,9 @@ REASONS: dict[str, str] = {
     "only cases of the same compound can be merged": "只有同一小区的案件可以合并",
     "only an admin erases personal data": "只有管理员可以删除个人信息",
     "only an admin manages the directory": "只有管理员可以管理目录",
+    "more votes (for + against + abstain) than attendees":
+        "票数(赞成+反对+弃权)多于参会人数",
+    "more attendee_ids than attendees": "参会者名单(attendee_ids)多于参会人数",
     # Participation points (积分制).
     "community staff record participants and points": "只有社区工作人员可以登记参与者和记录积分",
     # Fee periods (domain/fees; docs/adr/0110, 0111).
@@ -81,7 +84,12 @@ PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
      lambda m: f"退费户数超过已收户数(还可退 {m['n']} 户)"),
     (re.compile(r"refunds exceed the amount collected \((?P<n>\d+) fen left\)"),
      lambda m: f"退费金额超过已收金额(还可退 {m['n']} 分)"),
-    (re.compile(r"a (?P<role>\w+) records the fees of the compounds it serves"
+    (re.compile(r"at most the compound's (?P<n>\d+) households \(the directory's\)"),
+     lambda m: f"开账户数不能超过目录中本小区的 {m['n']} 户"),
+    (re.compile(r"a day from (?P<before>\d+) years? before the period to (?P<after>\d+)"
+                r" years? after it"),
+     lambda m: f"收费日期须在收费期前 {m['before']} 年至后 {m['after']} 年之内"),
+    (re.compile(r"an? (?P<role>\w+) records the fees of the compounds it serves"
                 r" \(this compound's provider: (?P<kind>\w+)\)"),
      lambda m: f"{_role(m['role'])}只记录其服务小区的收费(本小区的服务方:"
                f"{_role(m['kind']) if m['kind'] != 'none' else '无'})"),

@@ -15,7 +15,7 @@ from datetime import date
 from domain.directory.csvfile import UnitRow
 from domain.directory.model import CODE, MAX_HOUSEHOLDS, PARENT_LEVELS, Level, ProviderKind
 from domain.directory.view import DirectoryView, Named
-from domain.errors import DirectoryRefused
+from domain.errors import DirectoryRefused, article
 from domain.model import Actor
 
 MAX_NAME = 100
@@ -105,9 +105,9 @@ def _parent_problems(row: UnitRow, level: Level, levels: dict[str, Level]
     allowed = PARENT_LEVELS[level]
     names = " or ".join(a.value for a in allowed)
     if not allowed:
-        return [("parent", f"a {level.value} has no parent")] if row.parent else []
+        return [("parent", f"{article(level.value)} has no parent")] if row.parent else []
     if not row.parent:
-        return [("parent", f"a {level.value} needs a parent ({names})")]
+        return [("parent", f"{article(level.value)} needs a parent ({names})")]
     found = levels.get(row.parent)
     if found not in allowed:
         why = f" (it is a {found.value})" if found else f"; {HINT}"

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from domain.bounds import JSON_SAFE_INTEGER
-from domain.errors import InvalidEventData, PermissionDenied, RuleViolated
+from domain.errors import InvalidEventData, PermissionDenied, RuleViolated, article
 from domain.fee_topics import FEE_EVENT_NAMES
 from domain.model import Role
 
@@ -59,7 +59,7 @@ def check_recorder(role: Role, provider_kind: str | None) -> None:
     if not allowed:
         reason = "fees are recorded by the community and the compound's provider"
     else:
-        reason = (f"a {role.value} records the fees of the compounds it serves"
+        reason = (f"{article(role.value)} records the fees of the compounds it serves"
                   f" (this compound's provider: {provider_kind or 'none'})")
     raise PermissionDenied("fees", role.value, reason)
 
@@ -91,6 +91,10 @@ def clean_data(event_type: str, data: object) -> dict[str, Any]:
         if key == "day":
             if not _day(value):
                 errors[key] = "a date YYYY-MM-DD from 2000 to 2099"
+            elif valid_period(data.get("period")) and not within_reach(
+                    str(value), str(data["period"])):
+                errors[key] = (f"a day from {PREPAID} year before the period to {ARREARS}"
+                               " years after it")
             continue
         high = MAX_HOUSEHOLDS if key.startswith("households") else MAX_FEN
         if type(value) is not int or not 0 <= value <= high:
@@ -98,6 +102,24 @@ def clean_data(event_type: str, data: object) -> dict[str, Any]:
     if errors:
         raise InvalidEventData(event_type, errors)
     return {key: data[key] for key in names}
+
+
+#: A collection's day lies in its period, or up to PREPAID years before it (prepayment) or
+#: ARREARS years after it (arrears; ADR 0110 accepts both); further is a typo (ADR 0120).
+PREPAID = 1
+ARREARS = 3
+
+
+def within_reach(day: str, period: str) -> bool:
+    """Whether a collection on ``day`` (YYYY-MM-DD) can belong to ``period``."""
+    year, _, month = period.partition("-")
+    first = date(int(year), int(month or 1), 1)
+    last_month = int(month or 12)
+    last = (date(int(year) + 1, 1, 1) if last_month == 12
+            else date(int(year), last_month + 1, 1))  # the day after the period
+    start = first.replace(year=first.year - PREPAID)
+    end = last.replace(year=last.year + ARREARS)
+    return start <= date.fromisoformat(day) < end
 
 
 def _day(value: object) -> bool:
@@ -131,7 +153,7 @@ class FeeLedger:
         """Raise ``RuleViolated`` (409) when the event may not follow this state: a period
         opens once; collections and refunds need an open period; refunds never exceed what
         was collected (households and fen). ``data`` is ``clean_data``'s."""
-        state = "open" if self.opened else "none"
+        state = None  # a fee period has no steps (RuleViolated names none)
         if event_type == "FeePeriodOpened" and self.opened:
             raise RuleViolated(event_type, state, "the period is already open")
         if event_type != "FeePeriodOpened" and not self.opened:

@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.commands import Command, KeyTaken
 from domain.directory import Level
 from domain.directory.rows import HINT
-from domain.errors import DomainError, OutOfScope, RuleViolated, UnknownUnit
+from domain.errors import CompoundOutOfScope, InvalidEventData, RuleViolated, UnknownUnit
 from domain.fees.model import FeePeriod, china_day, period_id
 from domain.fees.rules import FeeLedger, check_recorder, clean_data
 from domain.model import Actor
@@ -42,14 +42,6 @@ class FeeRecorded:
     ledger: FeeLedger
     recorded_at: datetime
     hash: str
-
-
-class CompoundOutOfScope(OutOfScope):
-    """The compound lies outside the actor's scope (403 ``out_of_scope``, as for a case)."""
-
-    def __init__(self, compound: str) -> None:
-        DomainError.__init__(self, f"compound {compound} is outside this credential's scope")
-        self.case_id = compound
 
 
 class Fees:
@@ -81,6 +73,10 @@ class Fees:
         provider = unit.provider_on(china_day(now))
         provider_unit = directory.unit(provider) if provider else None
         check_recorder(actor.role, provider_unit.kind if provider_unit else None)
+        billed = clean.get("households_billed")
+        if billed is not None and unit.households is not None and billed > unit.households:
+            raise InvalidEventData(event_type, {"households_billed": (
+                f"at most the compound's {unit.households} households (the directory's)")})
         clean = {"compound_id": compound, **clean}
         if event_type == "FeePeriodOpened":
             clean["community_id"] = community
@@ -103,7 +99,7 @@ class Fees:
             event = last.domain_event
             return FeeRecorded(stream, event.originator_version, last.notification.id,
                                event_type, clean, period.ledger, event.timestamp, event.hash)
-        raise RuleViolated(event_type, "open", "other writers kept changing the period; retry")
+        raise RuleViolated(event_type, None, "other writers kept changing the period; retry")
 
     def ledger(self, compound: str, fee_kind: str, period: str) -> FeeLedger | None:
         """A period's ledger now (None when it was never opened)."""

@@ -94,7 +94,7 @@ class Providers:
         now = self._now()
         provider = self.get(code)
         if event_type == "ProviderRegistered" and provider is not None:
-            raise RuleViolated(event_type, "active", f"provider {code} is registered already")
+            raise RuleViolated(event_type, None, f"provider {code} is registered already")
         if provider is None:
             provider = Provider.register(
                 {"code": code, "name": unit.name, "kind": unit.kind}, actor, now)
@@ -121,7 +121,7 @@ class Providers:
         day = clean["from"]
         predecessor = unit.provider_on(day)
         if predecessor == code:
-            raise RuleViolated(REPLACEMENT, "active",
+            raise RuleViolated(REPLACEMENT, None,
                                f"{code} already serves {compound} on {day}")
         reason: dict[str, Any] | None = None
         if "summons_version" in clean:
@@ -129,7 +129,7 @@ class Providers:
             events = self.history(predecessor) if predecessor else []
             if not any(e.originator_version == version and type(e).__name__ ==
                        "ProviderSummoned" for e in events):
-                raise RuleViolated(REPLACEMENT, "active", f"version {version} of "
+                raise RuleViolated(REPLACEMENT, None, f"version {version} of "
                                    f"{predecessor or 'no provider'}'s stream is no summons")
             reason = {"summons": {"provider": predecessor, "version": version}}
         if "note" in clean:

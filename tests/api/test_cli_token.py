@@ -142,3 +142,11 @@ def test_a_resident_token_names_the_compound_the_resident_lives_in(
     assert err.count("\n") == 1
     _, listing, _ = run(capsys, sqlite_url, "token", "list")
     assert listing == ""
+
+
+def test_the_help_puts_an_before_a_vowel(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["token", "create", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "an area (片区)" in shown
+    assert "a area" not in shown

@@ -38,6 +38,32 @@ def hold(client: httpx.Client, headers: dict[str, str], case_id: UUID, **data: A
                        json={"type": "MeetingHeld", "data": {**HELD, **data}})
 
 
+@pytest.mark.parametrize(("data", "field"), [
+    ({"attendees": 5, "votes": {"for": 4, "against": 1, "abstain": 1}}, "votes"),
+    ({"attendees": 0, "votes": {"for": 1, "against": 0, "abstain": 0}}, "votes"),
+    ({"attendees": 2, "votes": {"for": 2, "against": 0, "abstain": 0},
+      "attendee_ids": ["8c0e1a52-0000-4000-8000-000000000001",
+                       "8c0e1a52-0000-4000-8000-000000000002",
+                       "8c0e1a52-0000-4000-8000-000000000003"]}, "attendee_ids"),
+])
+def test_figures_that_cannot_be_are_422_naming_the_field(
+    served: tuple[LiveServer, httpx.Client], clock: ManualClock, data: dict[str, Any],
+    field: str,
+) -> None:
+    server, client = served
+    owners = issue(server, Role.OWNERS_COMMITTEE, compounds=["JX"])
+    case_id = case_in_step(server.cases, clock, Step.NEGOTIATE)
+    head = server.cases.head_position()
+    answer = hold(client, owners.headers, case_id, **data)
+    is_problem(answer, 422, "invalid_data")
+    assert [e["field"] for e in answer.json()["errors"]] == [field]
+    chinese = client.post(f"/cases/{case_id}/events",
+                          headers={**owners.headers, "Accept-Language": "zh-CN"},
+                          json={"type": "MeetingHeld", "data": {**HELD, **data}})
+    assert "参会" in chinese.json()["detail"], chinese.json()
+    assert server.cases.head_position() == head
+
+
 @pytest.mark.parametrize("parties", [["community", "mayor"], ["police", "police"], "police",
                                      [1]])
 def test_parties_outside_the_list_are_422_and_store_nothing(

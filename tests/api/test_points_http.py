@@ -258,8 +258,8 @@ def test_the_leaderboard_is_scoped_masked_and_also_csv(setup: Any) -> None:
     assert month.json()["groups"] == []
     csv = client.get("/stats/points?format=csv", headers=tokens.community.headers).text
     lines = csv.splitlines()
-    assert lines[0] == ("compound,name,participants,awarded,redeemed,reversed,rank,"
-                        "participant_id,participant,balance")
+    assert lines[0] == ("group.compound_id,names.compound_id,participants,awarded,redeemed,"
+                        "reversed,top.rank,top.participant_id,top.name,top.balance")
     assert lines[1].startswith("JX,锦绣佳苑,2,8,1,0,1,")
     assert lines[1].endswith(",李*,5")
     assert "欧阳娜娜" not in csv

@@ -252,3 +252,22 @@ def test_a_retry_with_the_same_idempotency_key_records_once(
         assert server.cases.head_position() == head
         other = client.post(path, headers=headers, json={**body, "type": "ProviderRated"})
         is_problem(other, 422, "idempotency_key_reused")
+
+
+def test_refusals_read_in_chinese(served: tuple[LiveServer, httpx.Client]) -> None:
+    server, client = served
+    street = issue(server, Role.STREET, streets=["S1"])
+    c2 = issue(server, Role.COMMUNITY, communities=["C2"])
+    zh = {"Accept-Language": "zh-CN"}
+    for body, who, status in (
+        ({"type": "ProviderRated", "data": {"month": "2026-03", "score": 80}}, c2, 403),
+        ({"type": "ProviderAssigned", "data": {"compound": "OTHER", "from": "2026-04-01"}},
+         street, 403),
+        ({"type": "ProviderAssigned", "data": {"compound": "LH", "from": "2026-04-01",
+                                               "summons_version": 1}}, street, 409),
+    ):
+        answer = client.post("/providers/LC/events", headers={**who.headers, **zh}, json=body)
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-language"] == "zh"
+        detail = answer.json()["detail"]
+        assert not any(w in detail for w in ("refused", "may not", "allowed", "step")), detail

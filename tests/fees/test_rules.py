@@ -41,6 +41,22 @@ def test_a_collection_day_must_be_a_real_date(day: object) -> None:
     assert "day" in refused.value.errors
 
 
+@pytest.mark.parametrize(("period", "day", "ok"), [
+    ("2026-03", "2019-01-01", False), ("2026-03", "2026-03-31", True),
+    ("2026-03", "2026-04-05", True), ("2026-03", "2025-03-01", True),
+    ("2026-03", "2025-02-28", False), ("2026-03", "2029-03-31", True),
+    ("2026-03", "2029-04-01", False), ("2026", "2029-12-31", True), ("2026", "2030-01-01", False),
+])
+def test_a_collection_day_lies_near_its_period(period: str, day: str, ok: bool) -> None:
+    data = {**collected(1, 1), "period": period, "day": day}
+    if ok:
+        assert clean_data("FeesCollected", data)["day"] == day
+        return
+    with pytest.raises(InvalidEventData) as refused:
+        clean_data("FeesCollected", data)
+    assert list(refused.value.errors) == ["day"]
+
+
 def test_an_unknown_event_type_is_invalid() -> None:
     with pytest.raises(InvalidEventData):
         clean_data("FeesForgiven", OPEN)
