@@ -37,7 +37,7 @@ def test_run_rebuild_and_status_from_the_command_line(
     assert main(["--database-url", sqlite_url, "projections", "status"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert sorted(line.split()[0] for line in lines[1:]) == sorted(
-        [*store.PROJECTIONS, "log", "points"])
+        [*store.PROJECTIONS, "providers", "log", "points"])
     assert all(line.split()[-1] == "0" for line in lines[1:]), lines  # the policy too
 
     assert main(["--database-url", sqlite_url, "projections", "rebuild"]) == 0
