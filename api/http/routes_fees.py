@@ -15,21 +15,20 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from api.http.auth import ActorDep, CasesDep, IdempotencyDep
 from api.http.idempotency import Answer
 from api.http.names import with_group_names
 from api.http.problems import language_of, query_problem
-from api.http.responses import problems
+from api.http.responses import figures_answer, problems
 from api.http.routes_cases import IdempotencyKey
 from api.http.routes_projections import Bom
 from domain.application import Cases
 from domain.commands import Command, CommandRow
 from domain.fees import FeeLedger, FeePeriod, FeeRecorded
 from domain.fees.rules import MAX_FEN, MAX_HOUSEHOLDS
-from projections import queries
 from projections.fees import FeeProjection, FeeQuery, fee_figures
 from projections.queries import QueryError, Scope
 
@@ -200,8 +199,4 @@ def stats_fees(
     except QueryError as error:
         raise query_problem(error) from None
     with_group_names(payload, cases.directory)
-    if format == "csv":
-        return Response(("\ufeff" if bom else "") + queries.figures_csv(payload),
-                        media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="fees.csv"'})
-    return JSONResponse(payload)
+    return figures_answer(payload, format, "fees", bom)

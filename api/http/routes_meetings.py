@@ -11,16 +11,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from api.http.auth import ActorDep, CasesDep
 from api.http.names import with_group_names
 from api.http.problems import query_problem
-from api.http.responses import problems
+from api.http.responses import figures_answer, problems
 from api.http.routes_fees import Texts, texts
 from api.http.routes_projections import Bom
 from domain.application import Cases
-from projections import queries
 from projections.meetings import MeetingProjection, MeetingQuery, meeting_figures
 from projections.queries import QueryError, Scope
 
@@ -59,8 +58,4 @@ def stats_meetings(
     except QueryError as error:
         raise query_problem(error) from None
     with_group_names(payload, cases.directory)
-    if format == "csv":
-        return Response(("\ufeff" if bom else "") + queries.figures_csv(payload),
-                        media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="meetings.csv"'})
-    return JSONResponse(payload)
+    return figures_answer(payload, format, "meetings", bom)

@@ -31,7 +31,7 @@ from api.http.conditional import ConditionalRoute
 from api.http.names import with_case_names, with_group_names
 from api.http.problems import Problem
 from api.http.reads import query_time
-from api.http.responses import problems
+from api.http.responses import figures_answer, problems
 from domain.application import Cases
 from domain.bounds import JSON_SAFE_INTEGER
 from projections import queries
@@ -236,14 +236,7 @@ def _figures(
     bom: Bom = False,
 ) -> Response:
     with_group_names(payload, cases.directory)
-    if format == "csv":
-        return Response(
-            ("\ufeff" if bom else "") + queries.figures_csv(payload),
-            media_type="text/csv; charset=utf-8",
-            headers={**_fresh_headers(payload), **waited,
-                     "Content-Disposition": f'attachment; filename="{name}.csv"'},
-        )
-    return _answer(payload, waited)
+    return figures_answer(payload, format, name, bom, {**_fresh_headers(payload), **waited})
 
 
 async def stats_filters(
